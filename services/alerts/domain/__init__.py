@@ -1,0 +1,1 @@
+"""Alert rules, free of Flask, SQLAlchemy and pika."""

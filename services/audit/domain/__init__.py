@@ -1,0 +1,1 @@
+"""Audit rules, free of Flask, SQLAlchemy and pika."""

@@ -1,0 +1,4 @@
+from services.audit.adapters.orm import metadata
+from shared.db.migrations import run_migrations
+
+run_migrations(metadata)

@@ -1,0 +1,1 @@
+"""consent: who may see what — beneficiaries (pseudonymous), grants, exclusions, decisions."""

@@ -1,0 +1,1 @@
+"""Consent rules, free of Flask, SQLAlchemy and pika."""

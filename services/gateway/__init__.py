@@ -1,0 +1,1 @@
+"""gateway: the one public door — OAuth authorization server, token issuer and reverse proxy."""

@@ -1,0 +1,1 @@
+"""Gateway rules (clients, scopes), free of Flask, SQLAlchemy and pika."""

@@ -1,0 +1,3 @@
+"""record: the objective-data-only journey of a person (contacts, steps, episodes, transitions)."""
+
+SERVICE = "record"

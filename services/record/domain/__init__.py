@@ -1,0 +1,1 @@
+"""The journey's rules, free of Flask, SQLAlchemy and pika."""

@@ -1,0 +1,1 @@
+"""The message bus on RabbitMQ: envelope, outbox, relay, consumer and topology."""

@@ -1,0 +1,51 @@
+"""Writing events to the transactional outbox, in the caller's own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.orm import Session
+
+from shared.bus.envelope import Envelope, encode
+
+
+class Outbox:
+    """Adds events to a service's ``outbox`` table. Nothing is sent here: the relay does that
+    once the transaction that wrote the row has committed, so an event exists if and only if
+    the change that caused it exists."""
+
+    def __init__(self, table: Table, producer: str) -> None:
+        self.table = table
+        self.producer = producer
+
+    def add(
+        self,
+        db: Session | Connection,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        correlation_id: str | None = None,
+        version: int = 1,
+    ) -> Envelope:
+        envelope = Envelope(
+            type=event_type,
+            producer=self.producer,
+            payload=payload,
+            version=version,
+            correlation_id=correlation_id,
+        )
+        self.add_envelope(db, envelope)
+        return envelope
+
+    def add_envelope(self, db: Session | Connection, envelope: Envelope) -> None:
+        body = encode(envelope).decode()
+        db.execute(
+            insert(self.table).values(
+                event_id=envelope.id,
+                event_type=envelope.type,
+                routing_key=envelope.routing_key,
+                body=body,
+                created_at=envelope.occurred_at,
+            )
+        )

@@ -1,0 +1,315 @@
+"""The outbox relay: publishes committed outbox rows with publisher confirms.
+
+How a row travels:
+1. *Claim*: in one short transaction the relay gives the oldest unclaimed rows their per-source
+   ``sequence`` numbers (gap-free, in claim order). Only one relay per database holds the claim
+   lock, so numbers never fork.
+2. *Publish*: the rows go out as persistent messages on a channel in confirm mode, pipelined
+   (up to ``max_in_flight`` unconfirmed), which is what lets one relay go far beyond the
+   one-round-trip-per-message rate of waiting on each confirm.
+3. *Mark*: only when the broker acknowledges a message is its row marked ``published_at``.
+   A nack, a lost channel or a crash leaves rows claimed but unpublished; they are sent again,
+   with the same id and sequence, as soon as a channel is open. Consumers drop the duplicate.
+
+It runs on pika's asynchronous ``SelectConnection`` because confirms must be collected while
+publishing continues; database work happens on the same thread in short batches.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pika
+from pika.adapters.select_connection import SelectConnection
+from pika.spec import Basic
+from sqlalchemy import Engine, Table, bindparam, func, select, text, update
+
+from shared.bus.topology import (
+    EXCHANGE,
+    SUBSCRIPTIONS,
+    Subscription,
+    connection_parameters,
+    declare_topology,
+)
+from shared.logs import get_logger
+
+log = get_logger("relais.relay")
+
+_RELAY_LOCK_KEY = 0x52454C4159  # "RELAY": one relay per database may claim rows at a time
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        amqp_url: str,
+        *,
+        retry_delays: tuple[float, ...] = (1.0,),
+        batch_size: int = 500,
+        poll_seconds: float = 0.2,
+        max_in_flight: int = 2000,
+        heartbeat_file: Path | None = None,
+        subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS,
+    ) -> None:
+        self.engine = engine
+        self.subscriptions = subscriptions
+        self.table = table
+        self.amqp_url = amqp_url
+        self.retry_delays = retry_delays
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_in_flight = max(max_in_flight, batch_size)
+        self.heartbeat_file = heartbeat_file
+        self._stopping = threading.Event()
+        self._connection: SelectConnection | None = None
+        self._channel: Any = None
+        self._in_flight: OrderedDict[int, tuple[int, str, bytes, str]] = OrderedDict()
+        self._next_tag = 0
+        self._next_sequence: int | None = None
+        self._resend_claimed = True
+        self._pump_scheduled = False
+        self._lock_connection: Any = None
+        self.published = 0  # confirmed messages since start, for metrics and tests
+
+    # -- life cycle -------------------------------------------------------------------------
+    def run(self) -> None:
+        """Publish until ``stop()``; reconnect with back-off after any broker failure."""
+        backoff = 0.5
+        self._acquire_claim_lock()
+        try:
+            while not self._stopping.is_set():
+                self._declare_topology()
+                started = time.monotonic()
+                self._connection = SelectConnection(
+                    connection_parameters(self.amqp_url),
+                    on_open_callback=self._on_connection_open,
+                    on_open_error_callback=self._on_connection_error,
+                    on_close_callback=self._on_connection_closed,
+                )
+                self._connection.ioloop.start()
+                if self._stopping.is_set():
+                    break
+                if time.monotonic() - started > 10:
+                    backoff = 0.5
+                log.warning("relay disconnected, reconnecting", backoff_seconds=backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+        finally:
+            self._release_claim_lock()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        connection = self._connection
+        if connection is not None:
+            try:
+                connection.ioloop.add_callback_threadsafe(self._close)
+            except Exception:  # the loop may be gone already
+                pass
+
+    def _close(self) -> None:
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+        elif self._connection is not None:
+            self._connection.ioloop.stop()
+
+    def _declare_topology(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+                try:
+                    declare_topology(connection.channel(), self.retry_delays, self.subscriptions)
+                finally:
+                    connection.close()
+                return
+            except pika.exceptions.AMQPError as exc:
+                log.warning("broker not reachable, retrying", error=type(exc).__name__)
+                self._stopping.wait(1.0)
+
+    # -- claim lock (PostgreSQL) ----------------------------------------------------------------
+    def _acquire_claim_lock(self) -> None:
+        if self.engine.dialect.name != "postgresql":
+            return  # SQLite is one machine, one relay
+        self._lock_connection = self.engine.connect()
+        while not self._stopping.is_set():
+            got = self._lock_connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": _RELAY_LOCK_KEY}
+            ).scalar()
+            self._lock_connection.commit()
+            if got:
+                return
+            log.info("another relay holds the outbox, standing by")
+            self._touch_heartbeat()  # a standby is healthy: it takes over when the other stops
+            self._stopping.wait(2.0)
+
+    def _release_claim_lock(self) -> None:
+        if self._lock_connection is not None:
+            try:
+                self._lock_connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _RELAY_LOCK_KEY}
+                )
+                self._lock_connection.commit()
+                self._lock_connection.close()
+            except Exception:
+                pass
+            self._lock_connection = None
+
+    # -- connection callbacks ---------------------------------------------------------------
+    def _on_connection_open(self, connection: SelectConnection) -> None:
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_error(self, connection: SelectConnection, error: Exception) -> None:
+        log.warning("relay could not connect", error=type(error).__name__)
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection: SelectConnection, reason: Exception) -> None:
+        self._channel = None
+        self._in_flight.clear()
+        self._pump_scheduled = False
+        connection.ioloop.stop()
+
+    def _on_channel_open(self, channel: Any) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        self._next_tag = 0
+        self._in_flight.clear()
+        self._resend_claimed = True
+        channel.confirm_delivery(self._on_confirm, callback=lambda _frame: self._schedule(0))
+
+    def _on_channel_closed(self, channel: Any, reason: Exception) -> None:
+        log.warning("relay channel closed", reason=str(reason))
+        self._channel = None
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+
+    # -- publishing ---------------------------------------------------------------------------
+    def _schedule(self, delay: float) -> None:
+        if self._pump_scheduled or self._connection is None:
+            return
+        self._pump_scheduled = True
+        self._connection.ioloop.call_later(delay, self._pump)
+
+    def _pump(self) -> None:
+        self._pump_scheduled = False
+        if self._stopping.is_set() or self._channel is None or not self._channel.is_open:
+            return
+        self._touch_heartbeat()
+        room = self.max_in_flight - len(self._in_flight)
+        if room <= 0:
+            return  # confirms will schedule the next pump
+        try:
+            if self._resend_claimed:
+                rows = self._claimed_unpublished()
+                self._resend_claimed = False
+            else:
+                rows = self._claim(min(room, self.batch_size))
+        except Exception as exc:  # the database is away: try again later, lose nothing
+            log.warning("relay could not read the outbox", error=type(exc).__name__)
+            self._schedule(1.0)
+            return
+        for row_id, sequence, routing_key, body, event_id in rows:
+            self._publish(row_id, sequence, routing_key, body, event_id)
+        if len(rows) >= min(room, self.batch_size):
+            self._schedule(0)
+        else:
+            self._schedule(self.poll_seconds)
+
+    def _publish(self, row_id: int, sequence: int, routing_key: str, body: str, event_id: str) -> None:
+        document = json.loads(body)
+        document["sequence"] = sequence
+        payload = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=event_id,
+            type=document.get("type"),
+            correlation_id=document.get("correlation_id"),
+            app_id=document.get("producer"),
+        )
+        self._channel.basic_publish(EXCHANGE, routing_key, payload, properties)
+        self._next_tag += 1
+        self._in_flight[self._next_tag] = (row_id, routing_key, payload, event_id)
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tag, multiple = method.delivery_tag, method.multiple
+        if multiple:
+            tags = [t for t in self._in_flight if t <= tag]
+        else:
+            tags = [tag] if tag in self._in_flight else []
+        entries = [self._in_flight.pop(t) for t in tags]
+        if isinstance(method, Basic.Ack):
+            self._mark_published([entry[0] for entry in entries])
+        else:
+            log.warning("broker refused messages, sending again", count=len(entries))
+            self._resend_claimed = True
+        self._schedule(0)
+
+    # -- database -----------------------------------------------------------------------------
+    def _claimed_unpublished(self) -> list[tuple[int, int, str, str, str]]:
+        t = self.table
+        with self.engine.connect() as connection:
+            result = connection.execute(
+                select(t.c.id, t.c.sequence, t.c.routing_key, t.c.body, t.c.event_id)
+                .where(t.c.published_at.is_(None), t.c.sequence.is_not(None))
+                .order_by(t.c.sequence)
+            )
+            return [tuple(row) for row in result]  # type: ignore[misc]
+
+    def _claim(self, limit: int) -> list[tuple[int, int, str, str, str]]:
+        t = self.table
+        with self.engine.begin() as connection:
+            if self._next_sequence is None:
+                current = connection.execute(select(func.max(t.c.sequence))).scalar()
+                self._next_sequence = (current or 0) + 1
+            query = (
+                select(t.c.id, t.c.routing_key, t.c.body, t.c.event_id)
+                .where(t.c.sequence.is_(None))
+                .order_by(t.c.id)
+                .limit(limit)
+            )
+            rows = connection.execute(query).all()
+            if not rows:
+                return []
+            first = self._next_sequence
+            assignments = [{"row_id": row.id, "seq": first + i} for i, row in enumerate(rows)]
+            connection.execute(
+                update(t).where(t.c.id == bindparam("row_id")).values(sequence=bindparam("seq")),
+                assignments,
+            )
+        self._next_sequence = first + len(rows)
+        return [
+            (row.id, first + i, row.routing_key, row.body, row.event_id)
+            for i, row in enumerate(rows)
+        ]
+
+    def _mark_published(self, row_ids: list[int]) -> None:
+        if not row_ids:
+            return
+        now = datetime.now(UTC)
+        t = self.table
+        try:
+            with self.engine.begin() as connection:
+                for start in range(0, len(row_ids), 1000):
+                    chunk = row_ids[start : start + 1000]
+                    connection.execute(
+                        update(t).where(t.c.id.in_(chunk)).values(published_at=now)
+                    )
+            self.published += len(row_ids)
+        except Exception as exc:
+            # Rows stay unpublished and go out again later: a duplicate, never a loss.
+            log.warning("relay could not mark rows published", error=type(exc).__name__)
+            self._resend_claimed = True
+
+    def _touch_heartbeat(self) -> None:
+        if self.heartbeat_file is not None:
+            try:
+                self.heartbeat_file.touch()
+            except OSError:
+                pass

@@ -1,0 +1,210 @@
+"""Configuration from the environment (12-factor), with safe defaults for one machine.
+
+Every setting Relais reads is declared here, once, so that the configuration table in the
+README can be checked against this module by a test. Services call ``load_settings(name)``
+and receive an immutable ``Settings``; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+SERVICES: tuple[str, ...] = ("gateway", "consent", "record", "alerts", "audit")
+# The port offset of each service from RELAIS_SERVICE_PORT_BASE (the gateway has its own port).
+SERVICE_PORT_OFFSETS: Mapping[str, int] = {"consent": 1, "record": 2, "alerts": 3, "audit": 4}
+
+# name -> (default shown in the README, what it does). The test of the README reads this.
+DOCUMENTED_VARIABLES: Mapping[str, tuple[str, str]] = {
+    "RELAIS_VAR_DIR": ("./var", "Directory for SQLite files, keys, metrics and process state."),
+    "DATABASE_URL": (
+        "(unset)",
+        "PostgreSQL server URL; each service then uses its own database `relais_<service>` on it.",
+    ),
+    "<SERVICE>_DATABASE_URL": (
+        "sqlite:///var/<service>.db",
+        "Database of one service (GATEWAY_, CONSENT_, RECORD_, ALERTS_, AUDIT_); wins over DATABASE_URL.",
+    ),
+    "AMQP_URL": ("amqp://guest:guest@127.0.0.1:5672/%2F", "RabbitMQ connection URL."),
+    "RELAIS_HOST": ("127.0.0.1", "Address the gateway and the services listen on."),
+    "RELAIS_PORT": ("8000", "Port of the gateway, the public door."),
+    "RELAIS_SERVICE_PORT_BASE": (
+        "8100",
+        "Services listen on base+1 (consent), +2 (record), +3 (alerts), +4 (audit).",
+    ),
+    "<SERVICE>_URL": (
+        "http://127.0.0.1:81xx",
+        "Where the gateway reaches a service (CONSENT_URL, RECORD_URL, ALERTS_URL, AUDIT_URL).",
+    ),
+    "RELAIS_ISSUER": ("http://127.0.0.1:8000", "OAuth issuer (`iss` of every token)."),
+    "RELAIS_JWKS_URL": ("<issuer>/.well-known/jwks.json", "Where services fetch the signing keys."),
+    "RELAIS_TOKEN_TTL_SECONDS": ("300", "Lifetime of an access token."),
+    "RELAIS_MAX_BODY_BYTES": ("65536", "Largest request body accepted (413 above)."),
+    "RELAIS_LOG_LEVEL": ("INFO", "Log level (DEBUG, INFO, WARNING, ERROR)."),
+    "RELAIS_LOG_FORMAT": ("json", "`json` for machines, `console` for people."),
+    "RELAIS_WEB_WORKERS": ("1", "gunicorn worker processes per service."),
+    "RELAIS_WEB_THREADS": ("8", "Threads per gunicorn worker."),
+    "RELAIS_UPSTREAM_TIMEOUT_SECONDS": ("10", "Gateway timeout for a call to a service."),
+    "RELAIS_PREFETCH": ("200", "Messages a consumer may hold unacknowledged."),
+    "RELAIS_CONSUMER_BATCH": ("200", "Messages a consumer applies in one database transaction."),
+    "RELAIS_MAX_ATTEMPTS": ("5", "Tries of a failing message before the dead-letter queue."),
+    "RELAIS_RETRY_DELAYS_SECONDS": ("1,5,30", "Back-off before each retry (last one repeats)."),
+    "RELAIS_RELAY_BATCH": ("500", "Outbox rows the relay publishes per batch."),
+    "RELAIS_RELAY_POLL_SECONDS": ("0.2", "How often an idle relay looks for new outbox rows."),
+}
+
+
+@dataclass(frozen=True)
+class BusSettings:
+    amqp_url: str
+    prefetch: int
+    consumer_batch: int
+    max_attempts: int
+    retry_delays: tuple[float, ...]
+    relay_batch: int
+    relay_poll_seconds: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    var_dir: Path
+    database_url: str
+    host: str
+    port: int
+    issuer: str
+    jwks_url: str
+    token_ttl_seconds: int
+    max_body_bytes: int
+    log_level: str
+    log_format: str
+    web_workers: int
+    web_threads: int
+    upstream_timeout_seconds: float
+    service_urls: Mapping[str, str]
+    bus: BusSettings
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+class ConfigError(ValueError):
+    """A variable is set to something Relais cannot use; the message names it."""
+
+
+class _Reader:
+    """Typed reads from one mapping of variables, with errors that name the variable."""
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self._mapping = mapping
+
+    def str(self, key: str, default: str) -> str:
+        return self._mapping.get(key, default)
+
+    def int(self, key: str, default: int) -> int:
+        raw = self._mapping.get(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+
+    def float(self, key: str, default: float) -> float:
+        raw = self._mapping.get(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+
+
+def service_port(service: str, environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    if service == "gateway":
+        return int(env.get("RELAIS_PORT", "8000"))
+    return int(env.get("RELAIS_SERVICE_PORT_BASE", "8100")) + SERVICE_PORT_OFFSETS[service]
+
+
+def service_database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
+    """The database of one service: its own variable, else its own database on DATABASE_URL,
+    else a SQLite file under the var directory."""
+    env = os.environ if environ is None else environ
+    own = env.get(f"{service.upper()}_DATABASE_URL")
+    if own:
+        return normalise_database_url(own)
+    server = env.get("DATABASE_URL")
+    if server:
+        url = make_url(normalise_database_url(server))
+        return url.set(database=f"relais_{service}").render_as_string(hide_password=False)
+    var_dir = Path(env.get("RELAIS_VAR_DIR", "var")).resolve()
+    return f"sqlite:///{var_dir / (service + '.db')}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual `postgres://` and `postgresql://` spellings and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def service_urls(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    host = env.get("RELAIS_HOST", "127.0.0.1")
+    urls = {}
+    for service in SERVICE_PORT_OFFSETS:
+        default = f"http://{host}:{service_port(service, env)}"
+        urls[service] = env.get(f"{service.upper()}_URL", default).rstrip("/")
+    return urls
+
+
+def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}")
+    raw = dict(os.environ if environ is None else environ)
+    env = _Reader(raw)
+    host = env.str("RELAIS_HOST", "127.0.0.1")
+    gateway_port = service_port("gateway", raw)
+    issuer = env.str("RELAIS_ISSUER", f"http://{host}:{gateway_port}").rstrip("/")
+    try:
+        delays = tuple(
+            float(part) for part in env.str("RELAIS_RETRY_DELAYS_SECONDS", "1,5,30").split(",") if part
+        )
+    except ValueError:
+        delays = ()
+    if not delays or any(d <= 0 for d in delays):
+        raise ConfigError("RELAIS_RETRY_DELAYS_SECONDS must list positive numbers of seconds")
+    log_format = env.str("RELAIS_LOG_FORMAT", "json")
+    if log_format not in ("json", "console"):
+        raise ConfigError("RELAIS_LOG_FORMAT must be json or console")
+    return Settings(
+        service=service,
+        var_dir=Path(env.str("RELAIS_VAR_DIR", "var")).resolve(),
+        database_url=service_database_url(service, raw),
+        host=host,
+        port=service_port(service, raw),
+        issuer=issuer,
+        jwks_url=env.str("RELAIS_JWKS_URL", f"{issuer}/.well-known/jwks.json"),
+        token_ttl_seconds=env.int("RELAIS_TOKEN_TTL_SECONDS", 300),
+        max_body_bytes=env.int("RELAIS_MAX_BODY_BYTES", 64 * 1024),
+        log_level=env.str("RELAIS_LOG_LEVEL", "INFO").upper(),
+        log_format=log_format,
+        web_workers=env.int("RELAIS_WEB_WORKERS", 1),
+        web_threads=env.int("RELAIS_WEB_THREADS", 8),
+        upstream_timeout_seconds=env.float("RELAIS_UPSTREAM_TIMEOUT_SECONDS", 10.0),
+        service_urls=service_urls(raw),
+        bus=BusSettings(
+            amqp_url=env.str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            prefetch=env.int("RELAIS_PREFETCH", 200),
+            consumer_batch=env.int("RELAIS_CONSUMER_BATCH", 200),
+            max_attempts=env.int("RELAIS_MAX_ATTEMPTS", 5),
+            retry_delays=delays,
+            relay_batch=env.int("RELAIS_RELAY_BATCH", 500),
+            relay_poll_seconds=env.float("RELAIS_RELAY_POLL_SECONDS", 0.2),
+        ),
+    )

@@ -1,0 +1,28 @@
+"""What counts as personal data in a message, so that it can be refused before it travels."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Keys that would carry identity or a secret. Events and logs must never hold them.
+_PERSONAL_KEY = re.compile(
+    r"(^|_)(name|first_name|last_name|family_name|given_name|full_name|birth_date|birthdate|"
+    r"date_of_birth|dob|national_number|nrn|niss|ssin|email|phone|address|street|iban|"
+    r"password|secret|access_token|refresh_token|free_text|note|notes|comment|narrative)($|_)"
+)
+
+
+def personal_keys(value: Any, path: str = "") -> list[str]:
+    """Paths of every key in ``value`` (nested dicts and lists) that names personal data."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _PERSONAL_KEY.search(key.lower()):
+                found.append(where)
+            found.extend(personal_keys(item, where))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.extend(personal_keys(item, f"{path}[{index}]"))
+    return found

@@ -1,0 +1,147 @@
+"""What every service builds from its settings: engine, sessions, outbox, verifier, relay,
+consumers and readiness checks. A service's ``app.py`` and ``worker.py`` start here, so all
+services are wired the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine, MetaData, Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.auth import KeySource, StaticKeySource, TokenVerifier, audience_of
+from shared.bus.consumer import Consumer, Handler
+from shared.bus.outbox import Outbox
+from shared.bus.relay import OutboxRelay
+from shared.bus.topology import broker_reachable
+from shared.config import Settings
+from shared.db.engine import database_reachable, get_engine, session_factory
+
+
+@dataclass
+class ServiceRuntime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    outbox_table: Table | None
+    processed_table: Table | None
+    outbox: Outbox | None
+    _verifier: TokenVerifier | None = field(default=None, repr=False)
+
+    @property
+    def service(self) -> str:
+        return self.settings.service
+
+    def readiness(self, *, broker: bool = True) -> dict[str, Callable[[], bool]]:
+        checks: dict[str, Callable[[], bool]] = {"database": lambda: database_reachable(self.engine)}
+        if broker:
+            checks["broker"] = lambda: broker_reachable(self.settings.bus.amqp_url)
+        return checks
+
+    def verifier(self, keys: KeySource | StaticKeySource | None = None) -> TokenVerifier:
+        if keys is not None or self._verifier is None:
+            self._verifier = TokenVerifier(
+                keys or KeySource(self.settings.jwks_url),
+                issuer=self.settings.issuer,
+                audience=audience_of(self.service),
+            )
+        return self._verifier
+
+    @property
+    def heartbeat_file(self) -> Path:
+        run_dir = self.settings.var_dir / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return run_dir / f"{self.service}-worker.heartbeat"
+
+    def relay(self) -> OutboxRelay:
+        assert self.outbox_table is not None, f"{self.service} has no outbox"
+        bus = self.settings.bus
+        return OutboxRelay(
+            self.engine,
+            self.outbox_table,
+            bus.amqp_url,
+            retry_delays=bus.retry_delays,
+            batch_size=bus.relay_batch,
+            poll_seconds=bus.relay_poll_seconds,
+            heartbeat_file=self.heartbeat_file,
+        )
+
+    def consumer(self, queue: str, handler: Handler) -> Consumer:
+        assert self.processed_table is not None, f"{self.service} keeps no processed events"
+        bus = self.settings.bus
+        return Consumer(
+            queue,
+            handler,
+            self.engine,
+            self.processed_table,
+            bus.amqp_url,
+            prefetch=bus.prefetch,
+            batch_size=bus.consumer_batch,
+            max_attempts=bus.max_attempts,
+            retry_delays=bus.retry_delays,
+            heartbeat_file=self.heartbeat_file,
+        )
+
+
+def build_runtime(settings: Settings, metadata: MetaData) -> ServiceRuntime:
+    engine = get_engine(settings.database_url)
+    outbox_table = metadata.tables.get("outbox")
+    processed_table = metadata.tables.get("processed_events")
+    return ServiceRuntime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        outbox_table=outbox_table,
+        processed_table=processed_table,
+        outbox=Outbox(outbox_table, settings.service) if outbox_table is not None else None,
+    )
+
+
+def create_app_for(
+    settings: Settings,
+    metadata: MetaData,
+    *,
+    title: str,
+    blueprints: Iterable[Any],
+    config: Mapping[str, Any] | None = None,
+    keys: KeySource | StaticKeySource | None = None,
+    broker: bool = True,
+) -> Flask:
+    """The Flask app of a service: the shared HTTP side plus its runtime and token verifier."""
+    from shared.web.app_factory import create_service_app
+
+    runtime = build_runtime(settings, metadata)
+    app = create_service_app(
+        settings,
+        title=title,
+        blueprints=blueprints,
+        readiness=runtime.readiness(broker=broker),
+        config=config,
+    )
+    app.extensions["relais.runtime"] = runtime
+    app.extensions["relais.verifier"] = runtime.verifier(keys)
+    return app
+
+
+def run_worker(
+    service: str,
+    metadata: MetaData,
+    consumers: Mapping[str, Handler] | None = None,
+    *,
+    relay: bool = True,
+) -> None:
+    """The worker process of a service: its outbox relay and its consumers, until signalled."""
+    from shared.bus.worker import run_until_signalled
+    from shared.config import load_settings
+    from shared.logs import configure_logging
+
+    settings = load_settings(service)
+    configure_logging(f"{service}-worker", settings.log_level, settings.log_format)
+    runtime = build_runtime(settings, metadata)
+    parts: list[Any] = [runtime.relay()] if relay else []
+    parts.extend(runtime.consumer(queue, handler) for queue, handler in (consumers or {}).items())
+    run_until_signalled(service, parts)

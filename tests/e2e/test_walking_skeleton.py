@@ -1,0 +1,112 @@
+"""One write through the gateway flows through all five services, as real processes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psutil
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from sqlalchemy import create_engine, text
+
+from tests.support import infra
+from tests.support.stack import start_stack, teardown
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def stack(tmp_path):
+    running = start_stack(tmp_path / "var")
+    yield running
+    running.stop()
+    teardown(running)
+
+
+def _rows(url: str, sql: str, **params):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def test_one_contact_flows_through_every_service(stack):
+    created = stack.relais(
+        "admin", "create-client", "--name", "e2e case system",
+        "--scopes", "record:read record:write alerts:read audit:read",
+        "--organisation", "org-cpas-1", "--profession", "case_manager",
+    )
+    fields = dict(line.split(": ", 1) for line in created.stdout.strip().splitlines())
+    client = OAuth2Session(fields["client_id"], fields["client_secret"], scope="record:write")
+    token = client.fetch_token(f"{stack.gateway}/oauth/token", grant_type="client_credentials")
+    assert token["token_type"].lower() == "bearer"
+    assert token["scope"] == "record:write"
+
+    person = str(uuid.uuid4())
+    met_at = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+    response = client.post(
+        f"{stack.gateway}/api/v1/record/beneficiaries/{person}/contacts",
+        json={"occurred_at": met_at.isoformat(), "modality": "street_outreach", "outcome": "met"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    entry_id = response.json()["id"]
+    request_id = response.headers["X-Request-ID"]
+
+    # record: the entry, and both events in its outbox, each confirmed by the broker
+    urls = stack.database_urls
+    assert _rows(urls["record"], "SELECT beneficiary_id FROM entries WHERE id = :i", i=entry_id) == [
+        {"beneficiary_id": person}
+    ]
+    outbox = infra.wait_until(
+        lambda: (rows := _rows(urls["record"], "SELECT event_type, sequence, published_at FROM outbox"))
+        and all(r["published_at"] is not None for r in rows) and rows,
+        message="record's outbox relayed",
+    )
+    assert sorted(r["event_type"] for r in outbox) == ["audit.access_recorded", "record.contact_logged"]
+    assert sorted(r["sequence"] for r in outbox) == [1, 2]
+
+    # audit: the access, with who, what, on whom, the request id and the source sequence
+    audit = infra.wait_until(
+        lambda: _rows(urls["audit"], "SELECT * FROM audit_log WHERE source = 'record'"),
+        message="audit stored the access",
+    )
+    assert len(audit) == 1
+    assert audit[0]["beneficiary_id"] == person
+    assert audit[0]["action"] == "contact.log"
+    assert audit[0]["actor_organisation"] == "org-cpas-1"
+    assert audit[0]["source_sequence"] in (1, 2)
+    assert request_id in audit[0]["canonical"] and entry_id in audit[0]["canonical"]
+
+    # alerts: the person's last-seen time
+    seen = infra.wait_until(
+        lambda: _rows(urls["alerts"], "SELECT * FROM last_seen WHERE beneficiary_id = :p", p=person),
+        message="alerts updated last seen",
+    )
+    assert seen[0]["last_seen_entry_id"] == entry_id
+    stored = seen[0]["last_seen_at"]
+    assert stored.astimezone(UTC) == met_at
+
+    # the service answered with the gateway's request id, and the services agree on it
+    assert _rows(urls["record"], "SELECT body FROM outbox WHERE event_type = 'record.contact_logged'")[0][
+        "body"
+    ].count(request_id) == 1
+
+
+def test_status_shows_every_process_and_ctrl_c_stops_them(stack):
+    status = stack.relais("status")
+    lines = status.stdout.splitlines()
+    names = [line.split()[0] for line in lines[1:-1]]
+    assert names == ["gateway", "consent", "record", "alerts", "audit",
+                     "consent-worker", "record-worker", "alerts-worker", "audit-worker"]
+    assert all(" running " in line for line in lines[1:-1])
+    assert lines[-1].startswith("total")
+    pids = [int(line.split()[1]) for line in lines[1:-1]]
+    assert requests.get(f"{stack.gateway}/readyz", timeout=5).status_code == 200
+    assert stack.stop() == 0
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                   for pid in pids)
