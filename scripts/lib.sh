@@ -28,8 +28,7 @@ ensure_venv() {
     say "installing the pinned dependencies (requirements.lock)"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet --require-hashes -r "$ROOT/requirements.lock"
-    "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT" \
-      || "$VENV/bin/python" -m pip install --quiet --no-deps -e "$ROOT"
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e "$ROOT"
     echo "$want" > "$stamp"
   fi
 }

@@ -29,8 +29,9 @@ def test_every_variable_is_documented_with_its_default():
 
 
 def test_every_variable_read_by_the_code_is_documented():
-    source = "\n".join(p.read_text() for p in (ROOT / "shared").rglob("*.py"))
-    read = set(re.findall(r'env\.(?:str|int|float)\("([A-Z_]+)"', source))
+    files = [*(ROOT / "shared").rglob("*.py"), *(ROOT / "services").rglob("*.py")]
+    source = "\n".join(p.read_text() for p in files)
+    read = set(re.findall(r'\.(?:str|int|float|bool)\("([A-Z][A-Z0-9_]+)"', source))
     read |= set(re.findall(r'env\.get\("([A-Z_]+)"', source))
     documented = set(DOCUMENTED_VARIABLES)
     missing = {v for v in read if v not in documented and not v.endswith("_DATABASE_URL")}

@@ -37,16 +37,31 @@ def _rows(url: str, sql: str, **params):
 def test_one_contact_flows_through_every_service(stack):
     created = stack.relais(
         "admin", "create-client", "--name", "e2e case system",
-        "--scopes", "record:read record:write alerts:read audit:read",
+        "--scopes", "consent:manage record:read record:write alerts:read audit:read",
         "--organisation", "org-cpas-1", "--profession", "case_manager",
     )
     fields = dict(line.split(": ", 1) for line in created.stdout.strip().splitlines())
-    client = OAuth2Session(fields["client_id"], fields["client_secret"], scope="record:write")
+    client = OAuth2Session(
+        fields["client_id"], fields["client_secret"], scope="consent:manage record:write"
+    )
     token = client.fetch_token(f"{stack.gateway}/oauth/token", grant_type="client_credentials")
     assert token["token_type"].lower() == "bearer"
-    assert token["scope"] == "record:write"
+    assert token["scope"] == "consent:manage record:write"
+    urls = stack.database_urls
 
-    person = str(uuid.uuid4())
+    # consent: the person is registered (with their agreement) and gets a pseudonymous id
+    registered = client.post(f"{stack.gateway}/api/v1/consent/beneficiaries", timeout=10)
+    assert registered.status_code == 201, registered.text
+    person = registered.json()["id"]
+    assert uuid.UUID(person)
+    assert _rows(urls["consent"], "SELECT registered_by_organisation FROM beneficiaries WHERE id = :i",
+                 i=person) == [{"registered_by_organisation": "org-cpas-1"}]
+    infra.wait_until(
+        lambda: (rows := _rows(urls["consent"], "SELECT published_at FROM outbox"))
+        and all(r["published_at"] is not None for r in rows),
+        message="consent's outbox relayed",
+    )
+
     met_at = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
     response = client.post(
         f"{stack.gateway}/api/v1/record/beneficiaries/{person}/contacts",
@@ -58,7 +73,6 @@ def test_one_contact_flows_through_every_service(stack):
     request_id = response.headers["X-Request-ID"]
 
     # record: the entry, and both events in its outbox, each confirmed by the broker
-    urls = stack.database_urls
     assert _rows(urls["record"], "SELECT beneficiary_id FROM entries WHERE id = :i", i=entry_id) == [
         {"beneficiary_id": person}
     ]
@@ -75,6 +89,11 @@ def test_one_contact_flows_through_every_service(stack):
         lambda: _rows(urls["audit"], "SELECT * FROM audit_log WHERE source = 'record'"),
         message="audit stored the access",
     )
+    registration = infra.wait_until(
+        lambda: _rows(urls["audit"], "SELECT * FROM audit_log WHERE source = 'consent'"),
+        message="audit stored the registration",
+    )
+    assert [(r["action"], r["beneficiary_id"]) for r in registration] == [("beneficiary.register", person)]
     assert len(audit) == 1
     assert audit[0]["beneficiary_id"] == person
     assert audit[0]["action"] == "contact.log"
