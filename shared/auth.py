@@ -172,7 +172,8 @@ class TokenVerifier:
         alg = header.get("alg")
         if alg not in ALLOWED_ALGORITHMS:
             raise InvalidToken("The token's algorithm is not accepted.")
-        if header.get("typ", "").lower() not in ("at+jwt", "application/at+jwt"):
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in ("at+jwt", "application/at+jwt"):
             raise InvalidToken("The token is not an access token.")
         key_set = self.keys.key_set(header.get("kid"))
         try:

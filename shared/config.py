@@ -7,6 +7,7 @@ and receive an immutable ``Settings``; nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -129,10 +130,10 @@ def env_reader(environ: Mapping[str, str] | None = None) -> EnvReader:
 
 
 def service_port(service: str, environ: Mapping[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
+    env = EnvReader(os.environ if environ is None else environ)
     if service == "gateway":
-        return int(env.get("RELAIS_PORT", "8000"))
-    return int(env.get("RELAIS_SERVICE_PORT_BASE", "8100")) + SERVICE_PORT_OFFSETS[service]
+        return env.int("RELAIS_PORT", 8000)
+    return env.int("RELAIS_SERVICE_PORT_BASE", 8100) + SERVICE_PORT_OFFSETS[service]
 
 
 def service_database_url(service: str, environ: Mapping[str, str] | None = None) -> str:
@@ -183,7 +184,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         )
     except ValueError:
         delays = ()
-    if not delays or any(d <= 0 for d in delays):
+    if not delays or not all(math.isfinite(d) and 0 < d <= 86400 for d in delays):
         raise ConfigError("RELAIS_RETRY_DELAYS_SECONDS must list positive numbers of seconds")
     log_format = env.str("RELAIS_LOG_FORMAT", "json")
     if log_format not in ("json", "console"):

@@ -31,7 +31,7 @@ from shared.web.problems import (
 log = get_logger("relais.http")
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,128}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _JSON_TYPES = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 
@@ -105,7 +105,7 @@ def _install_request_hooks(app: Flask, settings: Settings, trust_request_id: boo
         g.started_at = time.perf_counter()
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = (
-            incoming if trust_request_id and _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+            incoming if trust_request_id and _REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
         )
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
