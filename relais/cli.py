@@ -190,42 +190,13 @@ def probe_worker(service: str, max_age: float) -> None:
     sys.exit(0 if fresh else 1)
 
 
-# -- administration -------------------------------------------------------------------------
-@main.group()
-def admin() -> None:
-    """Administration: organisations' clients."""
+# -- administration and audit (their own modules) -----------------------------------------
+from relais.audit_commands import audit as audit_commands  # noqa: E402
+from relais.gateway_commands import admin, keys  # noqa: E402
 
-
-@admin.command("create-client")
-@click.option("--name", required=True, help="What the client is, e.g. 'CPAS Ixelles case system'.")
-@click.option("--scopes", required=True, help="Space-separated scopes, e.g. 'record:read record:write'.")
-@click.option("--organisation", default=None, help="Organisation code the client acts for.")
-@click.option("--profession", default=None, help="Profession code, for a professional's system.")
-def create_client(name: str, scopes: str, organisation: str | None, profession: str | None) -> None:
-    """Register a client-credentials client; prints its secret once."""
-    from services.gateway.admin import create_client as create
-
-    _migrate_all(("gateway",))
-    try:
-        client_id, secret = create(name, scopes.split(), organisation, profession)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"client_id: {client_id}")
-    click.echo(f"client_secret: {secret}")
-    click.echo("Keep the secret now: it is stored only as a hash and cannot be shown again.", err=True)
-
-
-@main.group()
-def keys() -> None:
-    """Token signing keys."""
-
-
-@keys.command("rotate")
-def rotate() -> None:
-    """Add a new signing key; older keys stay published so issued tokens stay valid."""
-    from services.gateway.admin import rotate_keys
-
-    click.echo(f"new signing key: {rotate_keys()}")
+main.add_command(admin)
+main.add_command(keys)
+main.add_command(audit_commands)
 
 
 if __name__ == "__main__":

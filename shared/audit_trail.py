@@ -4,14 +4,15 @@
 its audit event commit together or not at all (reads included). The payload carries ids,
 codes and times only: who (subject, role, organisation, profession, client, token id), what
 (action and its CRUDE letter), on whom (pseudonymous id), which categories and entries, why
-(purpose), the outcome and its reason, and the request id.
+(purpose), the outcome and its reason, and the request id; when known, the consent the decision
+relied on (grant id and version) and the reason code of an emergency access.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from shared.auth import Principal
 from shared.db.unit_of_work import UnitOfWork
@@ -31,6 +32,10 @@ class Access:
     purpose: str = "care_coordination"
     outcome: Outcome = "permit"
     reason: str | None = None
+    # Optional: the consent the decision relied on, and the reason code of an emergency access.
+    consent_grant_id: str | None = None
+    consent_version: int | None = None
+    emergency_reason: str | None = None
 
 
 def actor_of(principal: Principal | None) -> dict[str, str | None]:
@@ -55,23 +60,24 @@ def record_access(
     service: str,
     request_id: str | None,
 ) -> None:
-    uow.publish(
-        AUDIT_EVENT_TYPE,
-        {
-            "actor": actor_of(principal),
-            "action": access.action,
-            "crude": access.crude,
-            "beneficiary_id": access.beneficiary_id,
-            "categories": sorted(set(access.categories)),
-            "entry_ids": list(access.entry_ids),
-            "purpose": access.purpose,
-            "outcome": access.outcome,
-            "reason": access.reason,
-            "service": service,
-            "request_id": request_id,
-        },
-        correlation_id=request_id,
-    )
+    payload: dict[str, Any] = {
+        "actor": actor_of(principal),
+        "action": access.action,
+        "crude": access.crude,
+        "beneficiary_id": access.beneficiary_id,
+        "categories": sorted(set(access.categories)),
+        "entry_ids": list(access.entry_ids),
+        "purpose": access.purpose,
+        "outcome": access.outcome,
+        "reason": access.reason,
+        "service": service,
+        "request_id": request_id,
+    }
+    if access.consent_grant_id is not None:
+        payload["consent"] = {"grant_id": access.consent_grant_id, "version": access.consent_version}
+    if access.emergency_reason is not None:
+        payload["emergency_reason"] = access.emergency_reason
+    uow.publish(AUDIT_EVENT_TYPE, payload, correlation_id=request_id)
 
 
 def categories(values: Iterable[str]) -> tuple[str, ...]:

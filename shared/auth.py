@@ -72,12 +72,21 @@ class Principal:
 
 
 class KeySource:
-    """Fetches and caches the issuer's JWKS; refetches on an unknown key id, at most every
-    ``min_refresh_seconds``, so rotated keys are picked up without a restart."""
+    """Fetches and caches the issuer's JWKS; refetches on an unknown key id (at most every
+    ``min_refresh_seconds``) so new keys are picked up without a restart, and at the latest every
+    ``max_age_seconds`` so a key the issuer stopped publishing is no longer trusted."""
 
-    def __init__(self, jwks_url: str, *, min_refresh_seconds: float = 10.0, timeout: float = 3.0):
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        min_refresh_seconds: float = 10.0,
+        max_age_seconds: float = 300.0,
+        timeout: float = 3.0,
+    ):
         self.jwks_url = jwks_url
         self.min_refresh_seconds = min_refresh_seconds
+        self.max_age_seconds = max_age_seconds
         self.timeout = timeout
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
@@ -89,8 +98,10 @@ class KeySource:
             known = self._keys is not None and (
                 kid is None or any(k.kid == kid for k in self._keys.keys)
             )
-            stale = time.monotonic() - self._fetched_at > self.min_refresh_seconds
-            if not known and (self._keys is None or stale):
+            age = time.monotonic() - self._fetched_at
+            if (not known and (self._keys is None or age > self.min_refresh_seconds)) or (
+                age > self.max_age_seconds
+            ):
                 self._refresh()
             if self._keys is None:
                 raise InvalidToken("The signing keys cannot be fetched.")
@@ -125,6 +136,7 @@ class TokenVerifier:
         audience: str,
         leeway_seconds: int = 30,
         cache_size: int = 10_000,
+        cache_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.keys = keys
@@ -134,6 +146,9 @@ class TokenVerifier:
         self.clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._cache_size = cache_size
+        # A verified token is trusted again without checking its signature for at most this
+        # long, so a key withdrawn from the JWKS stops being honoured soon after.
+        self._cache_seconds = cache_seconds
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
@@ -142,10 +157,19 @@ class TokenVerifier:
 
     def verify_for(self, token: str, audience: str) -> Principal:
         """Verify a token and check that ``audience`` is one of its audiences."""
+        principal = self.inspect(token)
+        audiences = principal.claims.get("aud")
+        audiences = [audiences] if isinstance(audiences, str) else list(audiences or [])
+        if audience not in audiences:
+            raise InvalidToken("The token is not meant for this service.")
+        return principal
+
+    def inspect(self, token: str) -> Principal:
+        """Verify everything but the audience (the issuer looking at its own tokens)."""
         now = self.clock()
         with self._lock:
             hit = self._cache.get(token)
-            if hit is not None and hit[0] > now - self.leeway:
+            if hit is not None and hit[0] > now:
                 self._cache.move_to_end(token)
                 principal = hit[1]
             else:
@@ -153,13 +177,9 @@ class TokenVerifier:
         if hit is None:
             principal, expires_at = self._verify(token, now)
             with self._lock:
-                self._cache[token] = (expires_at, principal)
+                self._cache[token] = (min(expires_at + self.leeway, now + self._cache_seconds), principal)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        audiences = principal.claims.get("aud")
-        audiences = [audiences] if isinstance(audiences, str) else list(audiences or [])
-        if audience not in audiences:
-            raise InvalidToken("The token is not meant for this service.")
         return principal
 
     def _verify(self, token: str, now: float) -> tuple[Principal, float]:

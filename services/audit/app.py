@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask
 
 from services.audit.adapters import orm
-from services.audit.api import blp
+from services.audit.api import BLUEPRINTS
+from services.audit.settings import audit_settings
 from shared.auth import KeySource, StaticKeySource
 from shared.config import Settings, load_settings
 from shared.runtime import create_app_for
@@ -22,11 +23,14 @@ def create_app(
     settings: Settings | None = None,
     keys: KeySource | StaticKeySource | None = None,
 ) -> Flask:
-    return create_app_for(
-        settings or load_settings(SERVICE),
+    settings = settings or load_settings(SERVICE)
+    app = create_app_for(
+        settings,
         orm.metadata,
         title="Relais audit",
-        blueprints=[blp],
+        blueprints=BLUEPRINTS,
         config=config,
         keys=keys,
     )
+    app.extensions["relais.audit"] = audit_settings(settings.var_dir)
+    return app

@@ -1,18 +1,31 @@
-"""The audit service's event entry points: decode → handler, nothing more."""
+"""The audit service's event entry points: decode → handler, nothing more.
+
+``on_audit_event`` runs per delivered event and ``on_batch`` once per consumer transaction, so
+the tree is appended to once per batch (see handlers.py).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
 from services.audit import handlers
-from services.audit.adapters.repository import AuditLogRepository
+from services.audit.settings import AuditSettings
 from shared.bus.envelope import Envelope
+
+QUEUE = "audit.ingest"
 
 
 def on_audit_event(session: Session, event: Envelope) -> None:
-    handlers.ingest(AuditLogRepository(session), event, datetime.now(UTC))
+    handlers.ingest(session, event)
 
 
-CONSUMERS = {"audit.ingest": on_audit_event}
+def batch_hook(settings: AuditSettings) -> Callable[[Session], None]:
+    def on_batch(session: Session) -> None:
+        handlers.integrate(session, settings)
+
+    return on_batch
+
+
+CONSUMERS = {QUEUE: on_audit_event}

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
+import urllib3
 from flask import Flask
 from requests.adapters import HTTPAdapter
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.gateway.adapters import orm
+from services.gateway.adapters.login_throttle import LoginThrottle
+from services.gateway.adapters.rate_limits import RateLimiter
 from services.gateway.adapters.signing_keys import KeyStore
+from services.gateway.api import docs, edge, login, proxy
 from services.gateway.api import oauth as oauth_api
-from services.gateway.api import proxy
 from services.gateway.oauth import init_oauth
+from services.gateway.settings import load_gateway_settings
 from shared.auth import StaticKeySource, TokenVerifier, audience_of
 from shared.config import Settings, load_settings
 from shared.runtime import build_runtime
@@ -22,34 +29,70 @@ from shared.web.app_factory import create_service_app
 SERVICE = "gateway"
 
 
-def key_store(settings: Settings) -> KeyStore:
-    return KeyStore(settings.var_dir / "keys")
+def key_store(settings: Settings, clock: Callable[[], float] | None = None) -> KeyStore:
+    grace = load_gateway_settings(settings).key_grace_seconds
+    if clock is None:
+        return KeyStore(settings.var_dir / "keys", grace_seconds=grace)
+    return KeyStore(settings.var_dir / "keys", grace_seconds=grace, clock=clock)
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, settings: Settings | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Flask:
+    """``clock`` (seconds since the epoch) lets tests move time for keys and tokens."""
     settings = settings or load_settings(SERVICE)
+    gateway = load_gateway_settings(settings)
     runtime = build_runtime(settings, orm.metadata)
-    keys = key_store(settings)
+    keys = key_store(settings, clock)
     keys.ensure_key()
     app = create_service_app(
         settings,
         title="Relais gateway",
-        plain_blueprints=[oauth_api.bp, proxy.bp],
+        plain_blueprints=[oauth_api.bp, login.bp, proxy.bp, docs.bp],
         readiness=runtime.readiness(broker=False),
         trust_request_id=False,  # the gateway creates every request id
         config=config,
     )
-    app.extensions["relais.runtime"] = runtime
-    app.extensions["relais.keys"] = keys
-    app.extensions["relais.verifier"] = TokenVerifier(
-        StaticKeySource(keys.public_key_set), issuer=settings.issuer, audience=audience_of(SERVICE)
+    if gateway.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=gateway.trusted_proxies, x_proto=gateway.trusted_proxies,
+            x_host=gateway.trusted_proxies,
+        )
+    edge.install(app)
+    # Authlib's debug lines print whole token responses; never let them reach the logs.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    verifier_clock = {"clock": clock} if clock is not None else {}
+    verifier = TokenVerifier(
+        StaticKeySource(keys.public_key_set), issuer=settings.issuer, audience=audience_of(SERVICE),
+        **verifier_clock,
     )
-    upstream = requests.Session()
-    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(16, settings.web_threads * 2))
-    upstream.mount("http://", adapter)
-    upstream.mount("https://", adapter)
-    app.extensions["relais.upstream"] = upstream
+    app.extensions.update({
+        "relais.runtime": runtime,
+        "relais.keys": keys,
+        "relais.verifier": verifier,
+        "relais.gateway_settings": gateway,
+        "relais.upstream": _upstream_session(settings),
+        "relais.upstream_pool": urllib3.PoolManager(num_pools=8, maxsize=max(16, settings.web_threads * 2)),
+        "relais.client_limiter": RateLimiter(gateway.client_requests_per_minute),
+        "relais.address_limiter": RateLimiter(gateway.address_requests_per_minute),
+        "relais.login_throttle": LoginThrottle(
+            runtime.sessions, gateway.account_lockout, gateway.address_lockout, clock=clock or time.time
+        ),
+    })
     app.extensions["relais.oauth"] = init_oauth(
-        app, runtime.sessions, keys, settings.issuer, settings.token_ttl_seconds
+        app, runtime.sessions, keys, verifier, settings.issuer, settings.token_ttl_seconds,
+        gateway.refresh_token_ttl_seconds, gateway.revocation_refresh_seconds,
     )
     return app
+
+
+def _upstream_session(settings: Settings) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # never route service calls through a proxy from the environment
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(16, settings.web_threads * 2))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -43,6 +43,7 @@ log = get_logger("relais.consumer")
 
 ATTEMPTS_HEADER = "x-relais-attempts"
 Handler = Callable[[Session, Envelope], None]
+BatchHook = Callable[[Session], None]
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -80,8 +81,12 @@ class Consumer:
         idle_flush_seconds: float = 0.05,
         heartbeat_file: Path | None = None,
         subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS,
+        on_batch: BatchHook | None = None,
     ) -> None:
         self.queue = queue
+        # Called once per transaction, after the handlers and before the commit, when at least
+        # one event was applied: lets a service do per-batch work (e.g. one tree append).
+        self.on_batch = on_batch
         self.subscriptions = subscriptions
         self.handler = handler
         self.engine = engine
@@ -211,6 +216,8 @@ class Consumer:
                     rows.append({"consumer": self.queue, "event_id": envelope.id, "processed_at": now})
                     applied += 1
                 if rows:
+                    if self.on_batch is not None:
+                        self.on_batch(session)
                     session.execute(insert(self.processed), rows)
             self.applied += applied
         except Exception as exc:

@@ -76,16 +76,21 @@ class OutboxRelay:
         self._resend_claimed = True
         self._pump_scheduled = False
         self._lock_connection: Any = None
+        self._lock_pid: int | None = None
         self.published = 0  # confirmed messages since start, for metrics and tests
 
     # -- life cycle -------------------------------------------------------------------------
     def run(self) -> None:
         """Publish until ``stop()``; reconnect with back-off after any broker failure."""
         backoff = 0.5
-        self._acquire_claim_lock()
         try:
             while not self._stopping.is_set():
+                if not self._holds_claim_lock():
+                    self._release_claim_lock()
+                    self._acquire_claim_lock()
                 self._declare_topology()
+                if self._stopping.is_set():
+                    break
                 started = time.monotonic()
                 self._connection = SelectConnection(
                     connection_parameters(self.amqp_url),
@@ -93,7 +98,8 @@ class OutboxRelay:
                     on_open_error_callback=self._on_connection_error,
                     on_close_callback=self._on_connection_closed,
                 )
-                self._connection.ioloop.start()
+                if not self._stopping.is_set():  # stop() may have come before this connection
+                    self._connection.ioloop.start()
                 if self._stopping.is_set():
                     break
                 if time.monotonic() - started > 10:
@@ -136,17 +142,49 @@ class OutboxRelay:
     def _acquire_claim_lock(self) -> None:
         if self.engine.dialect.name != "postgresql":
             return  # SQLite is one machine, one relay
-        self._lock_connection = self.engine.connect()
         while not self._stopping.is_set():
-            got = self._lock_connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": _RELAY_LOCK_KEY}
-            ).scalar()
-            self._lock_connection.commit()
+            try:
+                if self._lock_connection is None:
+                    self._lock_connection = self.engine.connect()
+                got = self._lock_connection.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": _RELAY_LOCK_KEY}
+                ).scalar()
+                self._lock_pid = self._lock_connection.execute(
+                    text("SELECT pg_backend_pid()")
+                ).scalar()
+                self._lock_connection.commit()
+            except Exception as exc:  # the database is away: wait for it
+                log.warning("relay cannot reach its database", error=type(exc).__name__)
+                self._release_claim_lock()
+                self._stopping.wait(1.0)
+                continue
             if got:
+                self._next_sequence = None  # another relay may have numbered rows meanwhile
                 return
             log.info("another relay holds the outbox, standing by")
             self._touch_heartbeat()  # a standby is healthy: it takes over when the other stops
             self._stopping.wait(2.0)
+
+    def _holds_claim_lock(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        if self._lock_connection is None:
+            return False
+        try:
+            with self.engine.connect() as connection:
+                return bool(
+                    connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                            "AND classid = :hi AND objid = :lo AND objsubid = 1 "
+                            "AND pid = :pid AND granted"
+                        ),
+                        {"hi": _RELAY_LOCK_KEY >> 32, "lo": _RELAY_LOCK_KEY & 0xFFFFFFFF,
+                         "pid": self._lock_pid},
+                    ).scalar()
+                )
+        except Exception:
+            return False
 
     def _release_claim_lock(self) -> None:
         if self._lock_connection is not None:
@@ -183,7 +221,10 @@ class OutboxRelay:
         channel.confirm_delivery(self._on_confirm, callback=lambda _frame: self._schedule(0))
 
     def _on_channel_closed(self, channel: Any, reason: Exception) -> None:
-        log.warning("relay channel closed", reason=str(reason))
+        if self._stopping.is_set():
+            log.info("relay channel closed", reason=str(reason))
+        else:
+            log.warning("relay channel closed", reason=str(reason))
         self._channel = None
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
@@ -211,6 +252,11 @@ class OutboxRelay:
                 rows = self._claim(min(room, self.batch_size))
         except Exception as exc:  # the database is away: try again later, lose nothing
             log.warning("relay could not read the outbox", error=type(exc).__name__)
+            self._next_sequence = None  # re-read it: a failed commit may have used numbers
+            if not self._holds_claim_lock():
+                log.warning("relay lost its claim on the outbox; reconnecting to take it again")
+                self._close()
+                return
             self._schedule(1.0)
             return
         for row_id, sequence, routing_key, body, event_id in rows:
@@ -264,6 +310,8 @@ class OutboxRelay:
 
     def _claim(self, limit: int) -> list[tuple[int, int, str, str, str]]:
         t = self.table
+        if self.engine.dialect.name == "postgresql" and not self._holds_claim_lock():
+            raise RuntimeError("the outbox claim lock is no longer held")
         with self.engine.begin() as connection:
             if self._next_sequence is None:
                 current = connection.execute(select(func.max(t.c.sequence))).scalar()

@@ -33,6 +33,7 @@ class Subscription:
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("audit.ingest", ("audit.#",)),
     Subscription("alerts.journey", ("record.#",)),
+    Subscription("consent.projection_acks", ("*.consent_applied",)),
 )
 
 

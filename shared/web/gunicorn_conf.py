@@ -18,8 +18,8 @@ worker_class = "gthread"
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
-max_requests = 20000
-max_requests_jitter = 2000
+# No periodic worker recycling: with one worker per service it would drop requests.
+max_requests = 0
 accesslog = None  # the app logs each request as JSON, with its request id
 errorlog = "-"
 loglevel = _settings.log_level.lower()

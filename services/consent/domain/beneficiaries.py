@@ -12,3 +12,4 @@ class Beneficiary:
     registered_by_organisation: str
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     registered_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    anonymous: bool = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin
@@ -13,6 +13,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from services.gateway.adapters.orm import clients
+
+PUBLIC = "none"  # a client that cannot keep a secret (a phone or browser app): PKCE only
+CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 def hash_secret(secret: str) -> str:
@@ -24,36 +27,46 @@ def hash_secret(secret: str) -> str:
 @dataclass
 class Client(ClientMixin):
     client_id: str
-    secret_hash: str
+    secret_hash: str = field(repr=False)
     name: str
     organisation: str | None
     profession: str | None
     scopes: tuple[str, ...]
     grant_types: tuple[str, ...]
+    redirect_uris: tuple[str, ...] = ()
+    auth_method: str = "client_secret_basic"
 
     def get_client_id(self) -> str:
         return self.client_id
 
     def get_default_redirect_uri(self) -> str | None:
+        # OAuth 2.1: the redirect URI is always named and compared exactly.
         return None
 
-    def get_allowed_scope(self, scope: str) -> str:
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """Every registered scope when none is asked; None (invalid_scope) when more is asked."""
         if not scope:
             return " ".join(self.scopes)
-        allowed = set(self.scopes)
-        return " ".join(s for s in scope.split() if s in allowed)
+        asked = scope.split()
+        if not set(asked) <= set(self.scopes):
+            return None
+        return " ".join(dict.fromkeys(asked))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        return redirect_uri in self.redirect_uris  # exact string match, no prefix, no wildcard
 
     def check_client_secret(self, client_secret: str) -> bool:
+        if self.auth_method == PUBLIC:
+            return False
         return hmac.compare_digest(hash_secret(client_secret), self.secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method in ("client_secret_basic", "client_secret_post")
+        if self.auth_method == PUBLIC:
+            return method == PUBLIC
+        return method in CONFIDENTIAL_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type == "code" and "authorization_code" in self.grant_types
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
@@ -77,6 +90,8 @@ class ClientRepository:
             profession=row["profession"],
             scopes=tuple(row["scopes"].split()),
             grant_types=tuple(row["grant_types"].split()),
+            redirect_uris=tuple(row["redirect_uris"].split()),
+            auth_method=row["auth_method"],
         )
 
     def create(
@@ -87,19 +102,24 @@ class ClientRepository:
         organisation: str | None,
         profession: str | None,
         grant_types: tuple[str, ...] = ("client_credentials",),
-    ) -> tuple[str, str]:
-        """Register a client; returns (client_id, secret). The secret is shown once."""
+        redirect_uris: tuple[str, ...] = (),
+        public: bool = False,
+    ) -> tuple[str, str | None]:
+        """Register a client; returns (client_id, secret). The secret is shown once; a public
+        client has none."""
         client_id = "rc_" + secrets.token_urlsafe(12)
-        secret = secrets.token_urlsafe(32)
+        secret = None if public else secrets.token_urlsafe(32)
         self.session.execute(
             insert(clients).values(
                 client_id=client_id,
-                secret_hash=hash_secret(secret),
+                secret_hash=hash_secret(secret) if secret else "",
                 name=name,
                 organisation=organisation,
                 profession=profession,
                 scopes=" ".join(scopes),
                 grant_types=" ".join(grant_types),
+                redirect_uris=" ".join(redirect_uris),
+                auth_method=PUBLIC if public else "client_secret_basic",
                 created_at=datetime.now(UTC),
             )
         )

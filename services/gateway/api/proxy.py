@@ -1,19 +1,28 @@
 """The door: `/api/v1/<service>/...` forwarded to the service, after the gateway has checked
-the token. The service checks it again; the gateway only refuses early what is certainly bad."""
+the token. The service checks it again; the gateway only refuses early what is certainly bad.
+
+Only a fixed list of request headers travels on; the project's internal namespace (`X-Relais-*`)
+never does, whatever the client sends, and neither does it come back from a service."""
 
 from __future__ import annotations
 
-import requests
-from flask import Blueprint, Response, current_app, g, request
+import math
 
-from shared.auth import audience_of, bearer_token
+import urllib3
+from flask import Blueprint, Response, current_app, g, request
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+
+from shared.auth import InvalidToken, audience_of, bearer_token
 from shared.web.app_factory import REQUEST_ID_HEADER, accepts
 from shared.web.problems import NotFound, Problem
 
 bp = Blueprint("proxy", __name__)
 
 INTERNAL_HEADER_PREFIX = "x-relais-"
-_FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept", "Accept-Language", "If-None-Match")
+_FORWARDED_REQUEST_HEADERS = (
+    "Authorization", "Content-Type", "Accept", "Accept-Language", "If-None-Match", "If-Match",
+    "traceparent", "tracestate",
+)
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
      "trailers", "transfer-encoding", "upgrade", "content-length", "content-encoding"}
@@ -21,38 +30,64 @@ _HOP_BY_HOP = frozenset(
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-@bp.route("/api/v1/<service>/<path:path>", methods=_METHODS)
-@bp.route("/api/v1/<service>", defaults={"path": ""}, methods=_METHODS)
-@accepts("*")
-def forward(service: str, path: str):
-    base = current_app.extensions["relais.settings"].service_urls.get(service)
-    if base is None:
-        raise NotFound("There is no such service.")
-    verifier = current_app.extensions["relais.verifier"]
-    verifier.verify_for(bearer_token(), audience_of(service))
-    headers = {h: request.headers[h] for h in _FORWARDED_REQUEST_HEADERS if h in request.headers}
+class TooManyRequests(Problem):
+    status = 429
+
+    def __init__(self, wait: float, who: str) -> None:
+        super().__init__(f"Too many requests from this {who}; slow down.",
+                         headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def forwarded_headers() -> dict[str, str]:
+    """What the service receives: the allowed headers, a fresh request id and X-Forwarded-*."""
+    headers = {
+        name: value
+        for name in _FORWARDED_REQUEST_HEADERS
+        if (value := request.headers.get(name)) is not None
+    }
     headers[REQUEST_ID_HEADER] = g.request_id
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Proto"] = request.scheme
     headers["X-Forwarded-Host"] = request.host
-    session: requests.Session = current_app.extensions["relais.upstream"]
-    timeout = current_app.extensions["relais.settings"].upstream_timeout_seconds
+    return headers
+
+
+@bp.route("/api/v1/<service>/<path:path>", methods=_METHODS)
+@bp.route("/api/v1/<service>", defaults={"path": ""}, methods=_METHODS)
+@accepts("*")
+def forward(service: str, path: str):
+    settings = current_app.extensions["relais.settings"]
+    base = settings.service_urls.get(service)
+    if base is None:
+        raise NotFound("There is no such service.")
+    principal = current_app.extensions["relais.verifier"].verify_for(bearer_token(), audience_of(service))
+    if current_app.extensions["relais.oauth"].revoked.is_revoked(principal.token_id):
+        raise InvalidToken("The token has been revoked.")
+    wait = current_app.extensions["relais.client_limiter"].hit(principal.client_id)
+    if wait:
+        raise TooManyRequests(wait, "client")
+    pool: urllib3.PoolManager = current_app.extensions["relais.upstream_pool"]
+    url = f"{base}/{path}"
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
     try:
-        upstream = session.request(
+        upstream = pool.request(
             request.method,
-            f"{base}/{path}",
-            params=request.args.to_dict(flat=False),
-            data=request.get_data() or None,
-            headers=headers,
-            timeout=(3.0, timeout),
-            allow_redirects=False,
+            url,
+            body=request.get_data() or None,
+            headers=forwarded_headers(),
+            timeout=urllib3.Timeout(connect=3.0, read=settings.upstream_timeout_seconds),
+            retries=False,
+            redirect=False,
         )
-    except requests.Timeout:
+    except ReadTimeoutError:
         raise Problem(f"The {service} service did not answer in time.", status=504) from None
-    except requests.ConnectionError:
+    except (NewConnectionError, ConnectTimeoutError, ConnectionError):
         raise Problem(f"The {service} service cannot be reached; try again shortly.", status=503,
                       headers={"Retry-After": "5"}) from None
-    response = Response(upstream.content, status=upstream.status_code)
+    except HTTPError:
+        raise Problem(f"The {service} service answered in a way the gateway cannot pass on.", status=502) from None
+    response = Response(upstream.data, status=upstream.status)
     for name, value in upstream.headers.items():
         lowered = name.lower()
         if lowered in _HOP_BY_HOP or lowered.startswith(INTERNAL_HEADER_PREFIX):
