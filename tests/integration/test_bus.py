@@ -14,7 +14,7 @@ import pika
 import pytest
 from sqlalchemy import select
 
-from shared.bus.topology import EXCHANGE, dead_letter_queue
+from shared.bus.topology import EXCHANGE, dead_letter_queue, declare_topology
 from tests.support import effects, infra
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,8 @@ def test_redelivered_event_has_no_second_effect(pg_url, amqp_url):
         connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
         channel = connection.channel()
         channel.confirm_delivery()
-        infra.wait_until(lambda: _queue_exists(amqp_url, effects.QUEUE), message="queue declared")
+        # The queue and its bindings exist before anything is published (declaring is idempotent).
+        declare_topology(channel, (1.0,), effects.SUBSCRIPTIONS)
         for _ in range(5):  # the same event, five times, as a broker redelivery would
             channel.basic_publish(EXCHANGE, "test.happened", body.encode())
         connection.close()
@@ -148,6 +149,7 @@ def test_poison_message_goes_to_the_dead_letter_queue_and_does_not_block(pg_url,
             connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
             channel = connection.channel()
             channel.confirm_delivery()
+            declare_topology(channel, (0.2,), effects.SUBSCRIPTIONS)
             channel.basic_publish(EXCHANGE, "test.garbage", b"not an event at all")
             connection.close()
             dead = dead_letter_queue(effects.QUEUE)
