@@ -130,11 +130,13 @@ def create_app_for(
 def run_worker(
     service: str,
     metadata: MetaData,
-    consumers: Mapping[str, Handler] | None = None,
+    consumers: Mapping[str, Handler] | Callable[[ServiceRuntime], Mapping[str, Handler]] | None = None,
     *,
     relay: bool = True,
 ) -> None:
-    """The worker process of a service: its outbox relay and its consumers, until signalled."""
+    """The worker process of a service: its outbox relay and its consumers, until signalled.
+    ``consumers`` maps queues to handlers, or is a function of the runtime that does (for
+    handlers that write to the service's own outbox)."""
     from shared.bus.worker import run_until_signalled
     from shared.config import load_settings
     from shared.logs import configure_logging
@@ -143,5 +145,6 @@ def run_worker(
     configure_logging(f"{service}-worker", settings.log_level, settings.log_format)
     runtime = build_runtime(settings, metadata)
     parts: list[Any] = [runtime.relay()] if relay else []
-    parts.extend(runtime.consumer(queue, handler) for queue, handler in (consumers or {}).items())
+    handlers = consumers(runtime) if callable(consumers) else (consumers or {})
+    parts.extend(runtime.consumer(queue, handler) for queue, handler in handlers.items())
     run_until_signalled(service, parts)

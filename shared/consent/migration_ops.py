@@ -58,6 +58,15 @@ def create_consent_projection_tables() -> None:
     op.create_index("ix_consent_team_members_subject", "consent_team_members", ["subject"])
 
 
+def create_grantee_index() -> None:
+    """Grants by grantee: a professional's caseload is found without reading every grant."""
+    op.create_index("ix_consent_grants_grantee", "consent_grants", ["grantee_kind", "grantee"])
+
+
+def drop_grantee_index() -> None:
+    op.drop_index("ix_consent_grants_grantee", table_name="consent_grants")
+
+
 def drop_consent_projection_tables() -> None:
     op.drop_table("consent_team_members")
     op.drop_table("consent_emergencies")

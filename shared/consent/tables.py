@@ -39,6 +39,7 @@ def add_consent_projection_tables(metadata: MetaData) -> dict[str, Table]:
         Column("referent", Boolean, nullable=False, default=False),
         Column("active", Boolean, nullable=False),
         Index("ix_consent_grants_beneficiary", "beneficiary_id"),
+        Index("ix_consent_grants_grantee", "grantee_kind", "grantee"),
     )
     exclusions = Table(
         "consent_exclusions",

@@ -62,6 +62,13 @@ def test_one_contact_flows_through_every_service(stack):
         message="consent's outbox relayed",
     )
 
+    # record: its consent projection learns of the person from consent's events
+    infra.wait_until(
+        lambda: _rows(urls["record"], "SELECT epoch FROM consent_people WHERE beneficiary_id = :p",
+                      p=person),
+        message="record's consent projection knows the person",
+    )
+
     met_at = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
     response = client.post(
         f"{stack.gateway}/api/v1/record/beneficiaries/{person}/contacts",
@@ -72,17 +79,18 @@ def test_one_contact_flows_through_every_service(stack):
     entry_id = response.json()["id"]
     request_id = response.headers["X-Request-ID"]
 
-    # record: the entry, and both events in its outbox, each confirmed by the broker
-    assert _rows(urls["record"], "SELECT beneficiary_id FROM entries WHERE id = :i", i=entry_id) == [
-        {"beneficiary_id": person}
-    ]
+    # record: the entry (sealed), and its events in its outbox, each confirmed by the broker
+    [stored_entry] = _rows(urls["record"], "SELECT beneficiary_id, sealed FROM journey_entries WHERE id = :i",
+                           i=entry_id)
+    assert stored_entry["beneficiary_id"] == person and b"street_outreach" not in bytes(stored_entry["sealed"])
     outbox = infra.wait_until(
         lambda: (rows := _rows(urls["record"], "SELECT event_type, sequence, published_at FROM outbox"))
         and all(r["published_at"] is not None for r in rows) and rows,
         message="record's outbox relayed",
     )
-    assert sorted(r["event_type"] for r in outbox) == ["audit.access_recorded", "record.contact_logged"]
-    assert sorted(r["sequence"] for r in outbox) == [1, 2]
+    assert sorted(r["event_type"] for r in outbox) == [
+        "audit.access_recorded", "record.consent_applied", "record.contact_logged"]
+    assert sorted(r["sequence"] for r in outbox) == [1, 2, 3]
 
     # audit: the access, with who, what, on whom, the request id and the source sequence
     audit = infra.wait_until(
@@ -98,7 +106,7 @@ def test_one_contact_flows_through_every_service(stack):
     assert audit[0]["beneficiary_id"] == person
     assert audit[0]["action"] == "contact.log"
     assert audit[0]["actor_organisation"] == "org-cpas-1"
-    assert audit[0]["source_sequence"] in (1, 2)
+    assert audit[0]["source_sequence"] in (2, 3)
     assert request_id in audit[0]["canonical"] and entry_id in audit[0]["canonical"]
 
     # alerts: the person's last-seen time

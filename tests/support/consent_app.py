@@ -28,17 +28,21 @@ ISSUER = "http://issuer.test"
 
 
 class Tokens:
-    def __init__(self) -> None:
+    def __init__(self, audience: str = "urn:relais:consent",
+                 scopes: str = "consent:read consent:manage") -> None:
+        self.audience = audience
+        self.scopes = scopes
         self.key = ECKey.generate_key("P-256", parameters={"kid": "k1", "use": "sig", "alg": "ES256"})
         self.key_set = KeySet([self.key])
 
     def token(self, subject: str, *, role: str = "professional", org: str | None = None,
               profession: str | None = None, beneficiary: str | None = None,
-              scopes: str = "consent:read consent:manage") -> str:
+              scopes: str | None = None) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": ISSUER, "aud": ["urn:relais:consent"], "sub": subject, "client_id": "test",
-            "jti": uuid.uuid4().hex, "iat": now, "exp": now + 600, "scope": scopes, "role": role,
+            "iss": ISSUER, "aud": [self.audience], "sub": subject, "client_id": "test",
+            "jti": uuid.uuid4().hex, "iat": now, "exp": now + 600,
+            "scope": self.scopes if scopes is None else scopes, "role": role,
         }
         if org:
             claims["org"] = org
@@ -69,8 +73,10 @@ class ConsentHarness:
 
 
 def environment(var_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
+    # No other service's projection runs beside this app unless a test says so.
     return {"RELAIS_VAR_DIR": str(var_dir), "CONSENT_DATABASE_URL": database_url,
-            "RELAIS_ISSUER": ISSUER, "RELAIS_LOG_LEVEL": "WARNING", **extra}
+            "RELAIS_ISSUER": ISSUER, "RELAIS_LOG_LEVEL": "WARNING",
+            "CONSENT_STRICT_PROJECTIONS": "", **extra}
 
 
 def make_consent(var_dir: Path, database_url: str | None = None, *, create_schema: bool = True,

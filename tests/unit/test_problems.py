@@ -29,9 +29,29 @@ def key():
     return jwk.ECKey.generate_key("P-256", parameters={"kid": "k1", "use": "sig", "alg": "ES256"})
 
 
+def _grant_org_1(database_url):
+    """The person gave org-1 access to their contacts (as record's projection learns it)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from services.record.adapters.orm import projection
+    from shared.consent import events
+    from shared.consent.decision import GrantTerms
+
+    terms = GrantTerms("g-1", 1, "organisation", "org-1", frozenset({"contacts"}), "care_coordination",
+                       frozenset({"read", "write"}), datetime(2024, 1, 1, tzinfo=UTC), None)
+    engine = create_engine(database_url)
+    with Session(engine) as session, session.begin():
+        projection.apply(session, events.GRANT_GIVEN, events.grant_given(BENEFICIARY, terms, 1))
+    engine.dispose()
+
+
 def _make_app(tmp_path, key, **extra_env):
     settings = load_settings("record", environ={"RELAIS_VAR_DIR": str(tmp_path), **extra_env})
     upgrade("record", settings.database_url)
+    _grant_org_1(settings.database_url)
     app = create_app(settings=settings, keys=StaticKeySource(KeySet([key])))
     app.config["TESTING"] = False  # errors must go through the handlers, as in production
     return app, settings
@@ -71,6 +91,7 @@ def make_token(record, key):
             "scope": scope,
             "org": "org-1",
             "profession": "social_worker",
+            "role": "professional",
         }
         claims.update(overrides)
         return jwt.encode(header or {"alg": "ES256", "kid": "k1", "typ": "at+jwt"}, claims, key)
@@ -232,7 +253,7 @@ def test_422_future_occurred_at(client, auth):
     assert body["errors"] == [
         {
             "field": "occurred_at",
-            "message": "A contact cannot have happened in the future.",
+            "message": "Cannot be in the future: it already happened.",
             "in": "json",
         }
     ]
@@ -249,8 +270,8 @@ def test_valid_contact_is_created_and_read_back(client, auth):
     response = client.post(CONTACTS, json=VALID_CONTACT, headers=auth)
     assert response.status_code == 201, response.get_data(as_text=True)
     created = response.get_json()
-    assert created["modality"] == "phone"
-    assert created["author"] == {"organisation": "org-1", "profession": "social_worker"}
+    assert created["data"]["modality"] == "phone"
+    assert created["author"] == {"organisation": "org-1", "profession": "social_worker", "masked": False}
     timeline = client.get(TIMELINE, headers=auth)
     assert timeline.status_code == 200
     assert [item["id"] for item in timeline.get_json()["items"]] == [created["id"]]

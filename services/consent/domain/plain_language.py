@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from shared.consent.decision import GrantTerms
+from shared.vocabularies import pick_language
+
+__all__ = ["describe", "pick_language"]
 
 CATEGORY_LABELS: dict[str, dict[str, str]] = {
     "identity": {"fr": "votre identité", "nl": "uw identiteit", "en": "your identity"},
@@ -27,15 +30,6 @@ VERBS = {
 UNTIL = {"fr": "jusqu'au {d}", "nl": "tot {d}", "en": "until {d}"}
 FOREVER = {"fr": "jusqu'à ce que vous le retiriez", "nl": "tot u het intrekt", "en": "until you withdraw it"}
 AND = {"fr": "et", "nl": "en", "en": "and"}
-
-
-def pick_language(accept_language: str | None) -> str:
-    """The first of fr, nl, en named in an Accept-Language header; French by default."""
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in ("fr", "nl", "en"):
-            return code
-    return "fr"
 
 
 def describe(terms: GrantTerms, language: str) -> str:

@@ -1,64 +1,274 @@
-"""Reading and writing journey entries."""
+"""Reading and writing the journey: sealed entries, what replaced what, and the read models."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.record.adapters.orm import entries
-from services.record.domain import contacts
-from services.record.domain.contacts import Contact
+from services.record.adapters.orm import entries, open_alerts, people, replacements, threads
+from services.record.adapters.sealing import open_entry, seal_entry
+from services.record.domain.entries import Author, Entry
+from shared.db.statements import insert_ignoring_duplicates
 
 
-class EntryRepository:
+@dataclass(frozen=True)
+class Thread:
+    thread_id: str
+    beneficiary_id: str
+    kind: str
+    category: str
+    parent_id: str | None
+    head_entry_id: str
+    state_entry_id: str
+    open: bool
+    voided: bool
+    opened_at: datetime
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class PersonState:
+    beneficiary_id: str
+    last_met_at: datetime | None
+    last_met_entry_id: str | None
+    last_attempt_at: datetime | None
+    last_attempt_entry_id: str | None
+    referent_entry_id: str | None
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[Entry]
+    next_after: tuple[datetime, str] | None
+
+
+class JourneyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_contact(self, contact: Contact) -> None:
-        self.session.execute(
-            insert(entries).values(
-                id=contact.id,
-                beneficiary_id=contact.beneficiary_id,
-                kind="contact",
-                category=contacts.CATEGORY,
-                occurred_at=contact.occurred_at,
-                recorded_at=contact.recorded_at,
-                author_subject=contact.author.subject,
-                author_organisation=contact.author.organisation,
-                author_profession=contact.author.profession,
-                vocabulary_version=contact.vocabulary_version,
-                payload=json.dumps(
-                    {
-                        "modality": contact.modality,
-                        "outcome": contact.outcome,
-                        "duration_minutes": contact.duration_minutes,
-                    }
-                ),
-            )
+    # -- entries -------------------------------------------------------------------------------
+    def add(self, entry: Entry, data_key: bytes) -> None:
+        document = {
+            "author": {"subject": entry.author.subject, "organisation": entry.author.organisation,
+                       "profession": entry.author.profession},
+            "body": entry.body,
+        }
+        self.session.execute(insert(entries).values(
+            id=entry.id, beneficiary_id=entry.beneficiary_id, kind=entry.kind,
+            category=entry.category, thread_id=entry.thread_id, supersedes=entry.supersedes,
+            occurred_at=entry.occurred_at, recorded_at=entry.recorded_at,
+            vocabulary_version=entry.vocabulary_version,
+            sealed=seal_entry(data_key, entry.beneficiary_id, entry.id, document),
+        ))
+
+    def replace(self, entry: Entry, how: str, by: Entry) -> None:
+        self.session.execute(insert(replacements).values(
+            entry_id=entry.id, beneficiary_id=entry.beneficiary_id, how=how, by_entry_id=by.id))
+
+    @staticmethod
+    def _entry(row: Any, data_key: bytes) -> Entry:
+        document = open_entry(data_key, row.beneficiary_id, row.id, row.sealed)
+        author = document["author"]
+        return Entry(
+            beneficiary_id=row.beneficiary_id, kind=row.kind, category=row.category,
+            occurred_at=row.occurred_at,
+            author=Author(author["subject"], author["organisation"], author["profession"]),
+            vocabulary_version=row.vocabulary_version, body=document["body"],
+            thread_id=row.thread_id, supersedes=row.supersedes, id=row.id,
+            recorded_at=row.recorded_at,
         )
 
-    def timeline(self, beneficiary_id: str, limit: int) -> list[dict[str, Any]]:
+    def get(self, beneficiary_id: str, entry_id: str, data_key: bytes) -> Entry | None:
+        row = self.session.execute(select(entries).where(
+            entries.c.id == entry_id, entries.c.beneficiary_id == beneficiary_id)).first()
+        return None if row is None else self._entry(row, data_key)
+
+    def many(self, beneficiary_id: str, entry_ids: Collection[str], data_key: bytes) -> dict[str, Entry]:
+        if not entry_ids:
+            return {}
+        rows = self.session.execute(select(entries).where(
+            entries.c.beneficiary_id == beneficiary_id, entries.c.id.in_(list(entry_ids))))
+        return {row.id: self._entry(row, data_key) for row in rows}
+
+    def of_kind(self, beneficiary_id: str, kinds: Collection[str], data_key: bytes, *,
+                current_only: bool = True) -> list[Entry]:
+        """A person's entries of these kinds, oldest first (for the small folds: care team)."""
+        query = select(entries).where(entries.c.beneficiary_id == beneficiary_id,
+                                      entries.c.kind.in_(list(kinds)))
+        if current_only:
+            query = query.where(~entries.c.id.in_(
+                select(replacements.c.entry_id).where(replacements.c.beneficiary_id == beneficiary_id)))
+        rows = self.session.execute(query.order_by(entries.c.occurred_at, entries.c.recorded_at))
+        return [self._entry(row, data_key) for row in rows]
+
+    def in_thread(self, thread_id: str, data_key: bytes) -> list[Entry]:
+        rows = self.session.execute(select(entries).where(entries.c.thread_id == thread_id)
+                                    .order_by(entries.c.recorded_at, entries.c.id))
+        return [self._entry(row, data_key) for row in rows]
+
+    def replaced(self, beneficiary_id: str, entry_ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        """entry id → (superseded | voided, the id of the entry that replaced it)."""
+        query = select(replacements).where(replacements.c.beneficiary_id == beneficiary_id)
+        if entry_ids is not None:
+            ids = list(entry_ids)
+            if not ids:
+                return {}
+            query = query.where(replacements.c.entry_id.in_(ids))
+        return {row.entry_id: (row.how, row.by_entry_id) for row in self.session.execute(query)}
+
+    def timeline(
+        self,
+        beneficiary_id: str,
+        data_key: bytes,
+        *,
+        categories: Collection[str],
+        kinds: Collection[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        newest_first: bool,
+        history: bool,
+    ) -> TimelinePage:
+        e = entries.c
+        query = select(entries).where(e.beneficiary_id == beneficiary_id,
+                                      e.category.in_(sorted(categories)))
+        if kinds:
+            query = query.where(e.kind.in_(sorted(kinds)))
+        if not history:
+            replaced = select(replacements.c.entry_id).where(
+                replacements.c.beneficiary_id == beneficiary_id)
+            query = query.where(e.kind != "void", ~e.id.in_(replaced))
+        if since is not None:
+            query = query.where(e.occurred_at >= since)
+        if until is not None:
+            query = query.where(e.occurred_at < until)
+        if after is not None:
+            at, entry_id = after
+            if newest_first:
+                query = query.where(or_(e.occurred_at < at, and_(e.occurred_at == at, e.id < entry_id)))
+            else:
+                query = query.where(or_(e.occurred_at > at, and_(e.occurred_at == at, e.id > entry_id)))
+        order = (e.occurred_at.desc(), e.id.desc()) if newest_first else (e.occurred_at, e.id)
+        rows = self.session.execute(query.order_by(*order).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        found = [self._entry(row, data_key) for row in rows]
+        return TimelinePage(found, (rows[-1].occurred_at, rows[-1].id) if more and rows else None)
+
+    # -- threads -------------------------------------------------------------------------------
+    def thread(self, beneficiary_id: str, thread_id: str, *, for_update: bool = False) -> Thread | None:
+        query = select(threads).where(threads.c.thread_id == thread_id,
+                                      threads.c.beneficiary_id == beneficiary_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        return None if row is None else Thread(**row._mapping)
+
+    def threads_of(self, beneficiary_id: str, kinds: Collection[str], *, open_only: bool = False,
+                   parent_ids: Collection[str] | None = None) -> list[Thread]:
+        query = select(threads).where(threads.c.beneficiary_id == beneficiary_id,
+                                      threads.c.kind.in_(list(kinds)), threads.c.voided.is_(False))
+        if open_only:
+            query = query.where(threads.c.open.is_(True))
+        if parent_ids is not None:
+            query = query.where(threads.c.parent_id.in_(list(parent_ids)))
+        rows = self.session.execute(query.order_by(threads.c.opened_at, threads.c.thread_id))
+        return [Thread(**row._mapping) for row in rows]
+
+    def start_thread(self, entry: Entry, kind: str, *, open: bool, parent_id: str | None = None) -> None:
+        assert entry.thread_id is not None
+        self.session.execute(insert(threads).values(
+            thread_id=entry.thread_id, beneficiary_id=entry.beneficiary_id, kind=kind,
+            category=entry.category, parent_id=parent_id, head_entry_id=entry.id,
+            state_entry_id=entry.id, open=open, voided=False, opened_at=entry.occurred_at,
+            changed_at=entry.recorded_at))
+
+    def move_thread(self, thread_id: str, **values: Any) -> None:
+        self.session.execute(update(threads).where(threads.c.thread_id == thread_id).values(**values))
+
+    # -- people --------------------------------------------------------------------------------
+    def person(self, beneficiary_id: str, *, for_update: bool = False) -> PersonState | None:
+        query = select(people).where(people.c.beneficiary_id == beneficiary_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        values = dict(row._mapping)
+        values.pop("updated_at")
+        return PersonState(**values)
+
+    def lock_person(self, beneficiary_id: str, now: datetime) -> PersonState:
+        """The person's row, created if need be and locked for this transaction: every write on
+        one person goes through here, so two writes on the same person never interleave."""
+        self.session.execute(insert_ignoring_duplicates(self.session, people, {
+            "beneficiary_id": beneficiary_id, "updated_at": now}))
+        found = self.person(beneficiary_id, for_update=True)
+        assert found is not None
+        return found
+
+    def update_person(self, beneficiary_id: str, now: datetime, **values: Any) -> None:
+        self.session.execute(update(people).where(people.c.beneficiary_id == beneficiary_id)
+                             .values(updated_at=now, **values))
+
+    def people_states(self, beneficiary_ids: Collection[str]) -> dict[str, PersonState]:
+        if not beneficiary_ids:
+            return {}
+        rows = self.session.execute(select(people).where(people.c.beneficiary_id.in_(list(beneficiary_ids))))
+        out = {}
+        for row in rows:
+            values = dict(row._mapping)
+            values.pop("updated_at")
+            out[row.beneficiary_id] = PersonState(**values)
+        return out
+
+    def open_step_counts(self, beneficiary_ids: Collection[str], categories_of: dict[str, frozenset[str]]) -> dict[str, int]:
+        """Open steps per person, counting only steps of categories the reader may see there."""
+        if not beneficiary_ids:
+            return {}
         rows = self.session.execute(
-            select(entries)
-            .where(entries.c.beneficiary_id == beneficiary_id)
-            .order_by(entries.c.occurred_at.desc(), entries.c.id.desc())
-            .limit(limit)
-        ).mappings()
-        return [
-            {
-                "id": row["id"],
-                "kind": row["kind"],
-                "category": row["category"],
-                "occurred_at": row["occurred_at"],
-                "recorded_at": row["recorded_at"],
-                "author": {
-                    "organisation": row["author_organisation"],
-                    "profession": row["author_profession"],
-                },
-                **json.loads(row["payload"]),
-            }
-            for row in rows
-        ]
+            select(threads.c.beneficiary_id, threads.c.category, func.count())
+            .where(threads.c.beneficiary_id.in_(list(beneficiary_ids)), threads.c.kind == "step",
+                   threads.c.open.is_(True), threads.c.voided.is_(False))
+            .group_by(threads.c.beneficiary_id, threads.c.category))
+        counts: dict[str, int] = {}
+        for beneficiary_id, category, count in rows:
+            if category in categories_of.get(beneficiary_id, frozenset()):
+                counts[beneficiary_id] = counts.get(beneficiary_id, 0) + count
+        return counts
+
+    def forget_person(self, beneficiary_id: str) -> None:
+        """The read models of an erased person (their entries stay, sealed for good)."""
+        from sqlalchemy import delete
+
+        for table in (threads, people, open_alerts):
+            self.session.execute(delete(table).where(table.c.beneficiary_id == beneficiary_id))
+
+    # -- alerts --------------------------------------------------------------------------------
+    def alert_changed(self, alert_id: str, beneficiary_id: str, is_open: bool, at: datetime) -> None:
+        """Apply an ``alert.*`` event; an older event never undoes a newer one."""
+        current = self.session.execute(
+            select(open_alerts.c.changed_at).where(open_alerts.c.alert_id == alert_id).with_for_update()
+        ).scalar()
+        if current is None:
+            self.session.execute(insert_ignoring_duplicates(self.session, open_alerts, {
+                "alert_id": alert_id, "beneficiary_id": beneficiary_id, "open": is_open,
+                "changed_at": at}))
+        elif at >= current:
+            self.session.execute(update(open_alerts).where(open_alerts.c.alert_id == alert_id)
+                                 .values(open=is_open, changed_at=at))
+
+    def open_alert_counts(self, beneficiary_ids: Collection[str]) -> dict[str, int]:
+        if not beneficiary_ids:
+            return {}
+        rows = self.session.execute(
+            select(open_alerts.c.beneficiary_id, func.count())
+            .where(open_alerts.c.beneficiary_id.in_(list(beneficiary_ids)), open_alerts.c.open.is_(True))
+            .group_by(open_alerts.c.beneficiary_id))
+        return dict(rows.all())

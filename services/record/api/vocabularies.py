@@ -1,0 +1,33 @@
+"""The codes clients and pages list instead of hard-coding them."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from services.record.api.common import ctx, language
+from shared.consent.vocabulary import professions
+
+blp = Blueprint("vocabularies", __name__, url_prefix="", description="Vocabularies")
+
+
+@blp.route("/vocabularies", methods=["GET"])
+@blp.response(200)
+def vocabularies():
+    """Every code list of the journey with its labels in the language asked for
+    (Accept-Language: fr, nl or en), the professions, and the exit-protocol templates."""
+    lang = language()
+    document = ctx().vocabulary.as_document(lang)
+    vocabulary = professions()
+    document["lists"]["profession"] = [
+        {"code": p.code, "label": vocabulary.label(p.code, lang), "mental_health": p.mental_health}
+        for p in vocabulary.professions.values()
+    ]
+    document["language"] = lang
+    templates = ctx().templates
+    document["protocol_templates"] = {
+        "version": templates.version,
+        "templates": [{"transition": t.transition, "when": {k: sorted(v) for k, v in t.when.items()},
+                       "activate": [{"service_kind": a.service_kind, "due_days": a.due_days}
+                                    for a in t.activate]} for t in templates.templates],
+    }
+    return document

@@ -1,0 +1,1 @@
+"""Alerts as other services see them: the contract of the ``alert.*`` events."""
