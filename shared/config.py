@@ -67,6 +67,7 @@ DOCUMENTED_VARIABLES: Mapping[str, tuple[str, str]] = {
     "RELAIS_REVOCATION_REFRESH_SECONDS": ("2", "How often each gateway process rereads the revoked access tokens."),
     "RELAIS_KEY_GRACE_SECONDS": ("token TTL + 60", "How long a replaced signing key stays published and trusted."),
     "RELAIS_TRUSTED_PROXIES": ("0", "Reverse proxies in front of the gateway whose X-Forwarded-* headers are trusted."),
+    "RELAIS_GATEWAY_KEY": ("(unset: var/keys/gateway-secrets.key)", "Base64 of 32 bytes; seals the gateway's TOTP seeds and web sessions at rest and signs its session cookies and CSRF tokens."),
     "RELAIS_MASTER_KEY": ("(unset: var/keys/consent-master.key)", "Base64 of 32 bytes; wraps each person's data key and keys the HMACs of national numbers and share codes."),
     "CONSENT_WITHDRAWAL_MODE": ("strict", "`strict`: a withdrawal answers once the listed projections applied it; `eventual`: at once."),
     "CONSENT_STRICT_PROJECTIONS": ("(empty)", "Comma-separated services whose consent projection must acknowledge a withdrawal."),

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from services.gateway.adapters.clients import ClientRepository
 from services.gateway.adapters.identities import IdentityRepository, new_totp_secret, totp_uri
+from services.gateway.adapters.secret_box import totp_box
 from services.gateway.app import key_store
 from services.gateway.domain.identities import IdentityError, check_code, check_new_user
 from services.gateway.domain.scopes import unknown_scopes
+from services.gateway.settings import gateway_key
 from shared.config import load_settings
 from shared.db.engine import get_engine, session_factory
 
@@ -26,9 +28,13 @@ def _sessions():
     return session_factory(get_engine(settings.database_url))
 
 
+def _identities(session) -> IdentityRepository:
+    return IdentityRepository(session, totp_box(gateway_key(load_settings("gateway"))))
+
+
 def create_organisation(code: str, name: str) -> None:
     with _sessions()() as session, session.begin():
-        IdentityRepository(session).create_organisation(code, name)
+        _identities(session).create_organisation(code, name)
 
 
 def create_user(
@@ -45,7 +51,7 @@ def create_user(
                    beneficiary=beneficiary, totp=totp)
     secret = new_totp_secret() if totp else None
     with _sessions()() as session, session.begin():
-        user_id = IdentityRepository(session).create_user(
+        user_id = _identities(session).create_user(
             username, role, password, organisation=organisation, profession=profession,
             beneficiary=beneficiary, totp_secret=secret,
         )

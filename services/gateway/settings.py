@@ -21,6 +21,7 @@ class GatewaySettings:
     revocation_refresh_seconds: float
     key_grace_seconds: float
     trusted_proxies: int
+    gateway_key_b64: str | None
 
 
 def load_gateway_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -39,4 +40,12 @@ def load_gateway_settings(settings: Settings, environ: Mapping[str, str] | None 
         # of the last token it signed, plus a minute for clocks and caches.
         key_grace_seconds=env.float("RELAIS_KEY_GRACE_SECONDS", settings.token_ttl_seconds + 60.0),
         trusted_proxies=env.int("RELAIS_TRUSTED_PROXIES", 0),
+        gateway_key_b64=env.str("RELAIS_GATEWAY_KEY", "") or None,
     )
+
+
+def gateway_key(settings: Settings, environ: Mapping[str, str] | None = None) -> bytes:
+    """The key that seals the gateway's secrets at rest (TOTP seeds, web sessions' tokens)."""
+    from services.gateway.adapters.secret_box import load_gateway_key
+
+    return load_gateway_key(load_gateway_settings(settings, environ).gateway_key_b64, settings.var_dir / "keys")
