@@ -11,7 +11,7 @@ from services.gateway.adapters.secret_box import totp_box
 from services.gateway.app import key_store
 from services.gateway.domain.identities import IdentityError, check_code, check_new_user
 from services.gateway.domain.scopes import unknown_scopes
-from services.gateway.settings import gateway_key
+from services.gateway.settings import gateway_key, load_gateway_settings
 from shared.config import load_settings
 from shared.db.engine import get_engine, session_factory
 
@@ -97,8 +97,22 @@ def create_client(
         )
 
 
+def ensure_web_client() -> str:
+    """Register the web pages' own OAuth client for this issuer (idempotent)."""
+    from services.gateway.web.client import WEB_CLIENT_NAME, WEB_SCOPES, web_client
+
+    settings = load_settings("gateway")
+    gateway = load_gateway_settings(settings)
+    client = web_client(gateway_key(settings), settings.issuer, gateway.internal_url)
+    with _sessions()() as session, session.begin():
+        ClientRepository(session).put_first_party(client.client_id, client.secret, WEB_CLIENT_NAME,
+                                                  WEB_SCOPES, (client.redirect_uri,))
+    return client.client_id
+
+
 def rotate_keys() -> str:
     return key_store(load_settings("gateway")).rotate()
 
 
-__all__ = ["IdentityError", "NewUser", "create_client", "create_organisation", "create_user", "rotate_keys"]
+__all__ = ["IdentityError", "NewUser", "create_client", "create_organisation", "create_user", "ensure_web_client",
+           "rotate_keys"]

@@ -13,6 +13,7 @@ from flask import Flask
 from requests.adapters import HTTPAdapter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from services.gateway import web
 from services.gateway.adapters import orm
 from services.gateway.adapters.login_throttle import LoginThrottle
 from services.gateway.adapters.rate_limits import RateLimiter
@@ -89,6 +90,9 @@ def create_app(
         gateway.refresh_token_ttl_seconds, gateway.revocation_refresh_seconds,
         totp_seeds=totp_box(secrets_key),
     )
+    web.install(app, settings=settings, gateway=gateway, key=secrets_key, sessions=runtime.sessions,
+                verifier=verifier, clock=clock or time.time,
+                api_blueprints=[oauth_api.bp, proxy.bp, docs.bp, login.bp])
     return app
 
 

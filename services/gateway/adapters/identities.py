@@ -6,6 +6,7 @@ import base64
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
@@ -170,6 +171,23 @@ class IdentityRepository:
             # Another key, or an altered row: no code can match, so the account fails closed.
             log.warning("a TOTP seed does not open with this gateway key", user_id=user_id)
             return ""
+
+    def organisation_names(self, codes: Iterable[str]) -> dict[str, str]:
+        wanted = sorted({c for c in codes if c})
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(organisations.c.code, organisations.c.name)
+                                    .where(organisations.c.code.in_(wanted)))
+        return {row.code: row.name for row in rows}
+
+    def workplaces(self, user_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """The organisation and profession of each account named (never its name)."""
+        wanted = sorted({u for u in user_ids if u})
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(users.c.user_id, users.c.organisation, users.c.profession)
+                                    .where(users.c.user_id.in_(wanted)))
+        return {row.user_id: (row.organisation, row.profession) for row in rows}
 
     def by_username(self, username: str) -> User | None:
         return self._user(users.c.username == username)

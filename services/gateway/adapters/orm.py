@@ -95,3 +95,13 @@ revoked_access_tokens = Table(
     Column("jti", String(64), primary_key=True),
     Column("expires_at", Float, nullable=False, index=True),
 )
+
+# The web pages' sessions: the cookie holds a random id, this table its hash and the sealed data.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
