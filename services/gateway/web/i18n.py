@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, request
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, format_date, format_time, get_locale, to_user_timezone
 
 LANGUAGES = ("fr", "nl", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -31,12 +31,24 @@ def current_language() -> str:
     return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def when(value: str | datetime | None, form: str = "medium") -> str:
-    """An API time (ISO 8601) in the page's language, in Brussels time."""
+def _moment(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def when(value: str | datetime | None) -> str:
+    """An API time (ISO 8601) in the page's language, in Brussels time: the day and the minute."""
     if not value:
         return ""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return format_datetime(moment, form)
+    moment = to_user_timezone(_moment(value))
+    return f"{format_date(moment, 'long')}, {format_time(moment, 'short')}"
+
+
+def day(value: str | datetime | None) -> str:
+    return format_date(to_user_timezone(_moment(value)), "long") if value else ""
+
+
+def clock_time(value: str | datetime | None) -> str:
+    return format_time(to_user_timezone(_moment(value)), "short") if value else ""
 
 
 def install(app: Flask) -> None:
@@ -46,6 +58,6 @@ def install(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
     )
     Babel(app, locale_selector=choose_language)
-    app.jinja_env.filters["when"] = when
+    app.jinja_env.filters.update(when=when, day=day, clock_time=clock_time)
     app.jinja_env.globals.update(current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,
                                  LANGUAGES=LANGUAGES)
