@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from playwright.sync_api import sync_playwright
+from sqlalchemy import create_engine, text
 
 from tests.support import infra
 from tests.support.browser import PHONE, launch, totp_code
@@ -122,9 +123,31 @@ def sign_in(page, gateway: str, username: str, code: str | None = None) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def audit_has(bassin: Bassin, predicate, message: str):
-    """Wait until the audit log, as an auditor's system sees it, holds a matching access."""
-    return infra.wait_until(predicate, timeout=30, message=message)
+def audit_rows(stack, sql: str, **params) -> list[dict]:
+    engine = create_engine(stack.database_urls["audit"])
+    try:
+        with engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def wait_for_audit(stack, person: str, action: str, count: int = 1) -> None:
+    """Until the audit log holds ``count`` entries of ``action`` about ``person`` (they travel
+    through the outbox and the broker)."""
+    infra.wait_until(lambda: audit_rows(stack, "SELECT count(*) AS n FROM audit_log WHERE beneficiary_id = :p "
+                                               "AND action = :a", p=person, a=action)[0]["n"] >= count,
+                     timeout=30, message=f"{action} reached the audit log")
+
+
+def wait_for_checkpoint_covering(stack, person: str) -> None:
+    """Until a signed checkpoint covers the last entry about ``person``."""
+    def covered() -> bool:
+        last = audit_rows(stack, 'SELECT max(leaf_index) AS i FROM audit_log WHERE beneficiary_id = :p', p=person)[0]["i"]
+        size = audit_rows(stack, "SELECT max(size) AS s FROM audit_checkpoints")[0]["s"]
+        return last is not None and size is not None and size > last
+
+    infra.wait_until(covered, timeout=30, message="a checkpoint covers the person's entries")
 
 
 def words(text: str | None) -> str:

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.support import infra
 from tests.support.browser import fits_width, screenshot
-from tests.web.conftest import ORGANISATION_NAME, sign_in, words
+from tests.web.conftest import ORGANISATION_NAME, sign_in, wait_for_audit, words
 
 pytestmark = pytest.mark.e2e
-
-
-def _audit_rows(stack, person: str, action: str) -> int:
-    engine = create_engine(stack.database_urls["audit"])
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text(
-                "SELECT count(*) FROM audit_log WHERE beneficiary_id = :p AND action = :a"),
-                {"p": person, "a": action}).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def test_a_person_signs_in_sees_a_grant_and_withdraws_it(bassin, person, page):
@@ -61,8 +48,7 @@ def test_a_person_sees_who_looked_at_their_record_with_the_proof_that_the_list_i
         bassin, person, page):
     looked = bassin.api("GET", f"consent/beneficiaries/{person.beneficiary_id}")
     assert looked.status_code == 200, looked.text
-    infra.wait_until(lambda: _audit_rows(bassin.stack, person.beneficiary_id, "beneficiary.read") == 1,
-                     message="the organisation's read reached the audit log")
+    wait_for_audit(bassin.stack, person.beneficiary_id, "beneficiary.read")
     sign_in(page, bassin.gateway, person.username)
     page.goto(bassin.gateway + "/me/looked")
     proof = page.locator(".proof")

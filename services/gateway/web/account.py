@@ -138,7 +138,7 @@ def access_token() -> str:
         except (OAuthError, OAuth2Error, RequestException, ValueError):
             stored.pop("tokens", None)
             write(stored)
-            session.clear()
+            end_session()
             raise SignedOut() from None
         stored["tokens"] = _tokens_of(renewed)
         write(stored)
@@ -158,4 +158,11 @@ def sign_out() -> None:
             oauth.revoke_token(parts().client.revoke_url, token=value, token_type_hint=f"{kind}_token")
         except (OAuthError, OAuth2Error, RequestException):
             pass  # the session goes anyway; an unrevoked access token expires within minutes
+    end_session()
+
+
+def end_session() -> None:
+    """Forget everything, and let the session id go too (the next page starts a new one)."""
     session.clear()
+    if isinstance(session, WebSession):
+        session.regenerate()

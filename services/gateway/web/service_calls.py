@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from flask import current_app, g, session
+from flask import current_app, g
 
-from services.gateway.web.account import SignedOut, access_token
+from services.gateway.web.account import SignedOut, access_token, end_session
 from services.gateway.web.i18n import current_language
 
 
@@ -47,7 +47,7 @@ def call(service: str, method: str, path: str, *, json: Any = None,
     except requests.RequestException:
         raise ServiceUnavailable(service) from None
     if response.status_code == 401:  # the sign-in ended (revoked elsewhere, or the person erased)
-        session.clear()
+        end_session()
         raise SignedOut()
     if response.status_code >= 500:
         raise ServiceUnavailable(service)
