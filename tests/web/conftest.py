@@ -112,15 +112,19 @@ def page(context):
     return context.new_page()
 
 
-def sign_in(page, gateway: str, username: str, code: str | None = None) -> None:
-    """What a person does: open Relais, press Sign in, fill the gateway's form."""
+def sign_in(page, gateway: str, username: str, code: str | None = None, *, succeeds: bool = True) -> None:
+    """What a person does: open Relais, press Sign in, fill the gateway's form; then (unless
+    it is meant to fail) wait until their first page has loaded."""
     page.goto(gateway + "/")
     page.get_by_role("link", name="Sign in").click()
+    page.wait_for_url("**/oauth/authorize?**")
     page.get_by_label("Name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     if code is not None:
         page.get_by_label("Code from your authenticator app").fill(code)
     page.get_by_role("button", name="Sign in").click()
+    if succeeds:
+        page.wait_for_url(lambda url: "/oauth/" not in url and "/signin" not in url)
 
 
 def audit_rows(stack, sql: str, **params) -> list[dict]:

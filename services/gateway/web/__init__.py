@@ -62,7 +62,9 @@ def install(app: Flask, *, settings: Settings, gateway: GatewaySettings, key: by
     def _page_context():
         if request.blueprint not in {b.name for b in PAGE_BLUEPRINTS} | {"login"}:
             return {}
-        return {"signed_in_user": current_user(), "here": request.full_path.rstrip("?")}
+        # Where the language form comes back to: this page, when it can be opened again.
+        here = request.full_path.rstrip("?") if request.method == "GET" or request.blueprint == "login" else "/"
+        return {"signed_in_user": current_user(), "here": here}
 
     @app.after_request
     def _never_cached(response: Response) -> Response:

@@ -22,6 +22,7 @@ bp = Blueprint("auditor", __name__, url_prefix="/audit")
 AUDITORS = ("auditor", "admin")
 TEXT_FILTERS = ("beneficiary_id", "actor", "organisation", "action", "outcome")
 OUTCOMES = ("permit", "deny", "error")
+PAGE_SIZES = (10, 50, 200)
 PAGE_SIZE = 50
 EXPORTS = {"csv": ("text/csv", "csv"), "jsonl": ("application/jsonl", "jsonl"),
            "fhir": ("application/fhir+json", "fhir.json")}
@@ -66,6 +67,11 @@ def _cursor(args) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def _page_size(args) -> int:
+    raw = args.get("per_page", "")
+    return int(raw) if raw.isdigit() and int(raw) in PAGE_SIZES else PAGE_SIZE
+
+
 @bp.get("")
 @signed_in(*AUDITORS)
 def search():
@@ -73,7 +79,7 @@ def search():
     searched = bool(params) or "search" in request.args
     found: dict[str, Any] = {"items": [], "next_cursor": None}
     if searched and not errors:
-        query = {**params, "limit": PAGE_SIZE}
+        query = {**params, "limit": _page_size(request.args)}
         cursor = _cursor(request.args)
         if cursor is not None:
             query["cursor"] = cursor
@@ -85,14 +91,16 @@ def search():
             errors = {field: gettext("This value is not accepted.") for field in error.field_errors()} or {
                 "search": gettext("This search is not accepted.")}
     filters = {name: request.args.get(name, "") for name in (*TEXT_FILTERS, "since", "until")}
+    export_query = {k: v for k, v in filters.items() if v}
+    per_page = _page_size(request.args)
     next_query = None
     if found.get("next_cursor") is not None:
-        next_query = {k: v for k, v in filters.items() if v} | {"cursor": found["next_cursor"], "search": "1"}
-    export_query = {k: v for k, v in filters.items() if v}
+        next_query = export_query | {"cursor": found["next_cursor"], "search": "1", "per_page": per_page}
     status = 422 if errors else 200
     return render_template("auditor/search.html", filters=filters, errors=errors, searched=searched,
                            items=found.get("items", []), next_query=next_query, export_query=export_query,
-                           outcomes=OUTCOMES, first_page=_cursor(request.args) is None), status
+                           outcomes=OUTCOMES, first_page=_cursor(request.args) is None,
+                           page_sizes=PAGE_SIZES, per_page=per_page), status
 
 
 @bp.get("/export")

@@ -189,7 +189,10 @@ def looked():
     answer = service_calls.get("audit", "/me/accesses")
     accesses = sorted(answer.get("accesses") or [], key=lambda a: a["index"], reverse=True)
     directory = look_up([a.get("organisation") for a in accesses])
-    return render_template("person/looked.html", accesses=accesses, directory=directory,
+    # The person's own visits are in the log too; they are listed apart, not mixed in.
+    own = [a for a in accesses if a.get("role") == "beneficiary"]
+    others = [a for a in accesses if a.get("role") != "beneficiary"]
+    return render_template("person/looked.html", accesses=others, own=own, directory=directory,
                            state=completeness_state(answer), proof=answer.get("completeness"),
                            log_size=_checkpoint_size(answer.get("checkpoint")))
 
