@@ -99,14 +99,13 @@ def create_client(
 
 def ensure_web_client() -> str:
     """Register the web pages' own OAuth client for this issuer (idempotent)."""
-    from services.gateway.web.client import WEB_CLIENT_NAME, WEB_SCOPES, web_client
+    from services.gateway.web.client import register_web_client, web_client
 
     settings = load_settings("gateway")
     gateway = load_gateway_settings(settings)
     client = web_client(gateway_key(settings), settings.issuer, gateway.internal_url)
-    with _sessions()() as session, session.begin():
-        ClientRepository(session).put_first_party(client.client_id, client.secret, WEB_CLIENT_NAME,
-                                                  WEB_SCOPES, (client.redirect_uri,))
+    if not register_web_client(_sessions(), client):
+        raise RuntimeError("the gateway database did not take the web pages' client")
     return client.client_id
 
 

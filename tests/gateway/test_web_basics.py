@@ -93,3 +93,20 @@ def test_a_session_idles_out(http, clock):
     clock.advance(1801)
     refused = http.post("/language", data={"lang": "nl", "csrf_token": token}, **SITE)
     assert refused.status_code == 400  # the session behind the token is gone
+
+
+def test_the_pages_client_is_registered_once_and_follows_the_issuer(gateway_env, monkeypatch, app):
+    from sqlalchemy import create_engine, text
+
+    from services.gateway import admin
+
+    admin.ensure_web_client()
+    monkeypatch.setenv("RELAIS_ISSUER", "https://relais.example.org")
+    admin.ensure_web_client()
+    engine = create_engine(gateway_env["GATEWAY_DATABASE_URL"])
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT redirect_uris, grant_types, auth_method FROM oauth_clients WHERE client_id = 'relais-web'")).all()
+    engine.dispose()
+    assert rows == [("https://relais.example.org/signin/callback", "authorization_code refresh_token",
+                     "client_secret_basic")]

@@ -19,7 +19,7 @@ from services.gateway.adapters.web_sessions import ServerSideSessions, WebSessio
 from services.gateway.settings import GatewaySettings
 from services.gateway.web import auditor, errors, i18n, pages, person, vocabulary
 from services.gateway.web.account import WebParts, current_user
-from services.gateway.web.client import web_client
+from services.gateway.web.client import register_web_client, web_client
 from shared.auth import TokenVerifier
 from shared.config import Settings
 
@@ -53,10 +53,9 @@ def install(app: Flask, *, settings: Settings, gateway: GatewaySettings, key: by
     for blueprint in PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
     errors.install_fallback(app)
-    app.extensions["relais.web"] = WebParts(
-        client=web_client(key, settings.issuer, gateway.internal_url), store=store, verifier=verifier,
-        clock=clock,
-    )
+    client = web_client(key, settings.issuer, gateway.internal_url)
+    register_web_client(sessions, client)
+    app.extensions["relais.web"] = WebParts(client=client, store=store, verifier=verifier, clock=clock)
 
     @app.context_processor
     def _page_context():

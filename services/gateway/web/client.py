@@ -7,7 +7,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.gateway.adapters.clients import ClientRepository
 from services.gateway.adapters.secret_box import derive_key
+from shared.logs import get_logger
+
+log = get_logger("relais.gateway.web")
 
 WEB_CLIENT_ID = "relais-web"
 WEB_CLIENT_NAME = "Relais"
@@ -34,3 +41,22 @@ def web_client(gateway_key: bytes, issuer: str, internal_url: str) -> WebClient:
         authorize_url=issuer + "/oauth/authorize", token_url=internal_url + "/oauth/token",
         revoke_url=internal_url + "/oauth/revoke",
     )
+
+
+def register_web_client(sessions: sessionmaker[Session], client: WebClient) -> bool:
+    """Register the pages' client, or bring it up to date (redirect URI, secret, scopes).
+    `relais migrate` does it, and so does every gateway process at start, with its own key:
+    a migration run elsewhere (another container) cannot leave a secret the gateway lacks.
+    Returns False when the database cannot take it now (logged; the next start retries)."""
+    for _attempt in range(2):  # two processes starting at once: the second one updates
+        try:
+            with sessions() as session, session.begin():
+                ClientRepository(session).put_first_party(client.client_id, client.secret, WEB_CLIENT_NAME,
+                                                          WEB_SCOPES, (client.redirect_uri,))
+            return True
+        except IntegrityError:
+            continue
+        except OperationalError as exc:
+            log.warning("the web pages' client could not be registered now", error=type(exc).__name__)
+            return False
+    return False
