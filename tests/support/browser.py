@@ -3,7 +3,7 @@ the running stack. Playwright's own browser downloads are never used."""
 
 from __future__ import annotations
 
-import re
+import base64
 from pathlib import Path
 
 from cryptography.hazmat.primitives.hashes import SHA1
@@ -22,8 +22,6 @@ def launch(playwright):
 
 def totp_code(secret: str, at: float) -> str:
     """What an authenticator app shows for ``secret`` at ``at`` (RFC 6238, 30 s, 6 digits)."""
-    import base64
-
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
     return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(int(at)).decode()
 
@@ -37,5 +35,3 @@ def fits_width(page) -> bool:
     """No horizontal scroll: the document is no wider than the viewport."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
-
-CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf_token" value="[^"]+">')

@@ -188,3 +188,21 @@ def test_errors_are_plain_pages_for_people_and_problems_for_programs(bassin, per
     assert answer.status == 404 and "Traceback" not in page.content()
     page.goto(bassin.gateway + "/signin/callback?code=stolen&state=guessed")
     expect(page.get_by_role("heading", level=1)).to_have_text("This sign-in has expired")
+
+
+def test_a_professional_lands_on_their_page_with_the_codes_others_use_for_them(bassin, page):
+    import secrets
+
+    from tests.support.gateway_cli import relais_admin
+    from tests.web.conftest import ORGANISATION
+
+    username = f"worker.{secrets.token_hex(4)}"
+    created = relais_admin(bassin.stack, "create-user", "--username", username, "--role", "professional",
+                           "--organisation", ORGANISATION, "--profession", "social_worker",
+                           stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    sign_in(page, bassin.gateway, username)
+    assert page.url.endswith("/work")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pages for professionals are on their way")
+    assert created["user_id"] in page.inner_text("main") and ORGANISATION in page.inner_text("main")
+    page.goto(bassin.gateway + "/me")  # a person's page is not theirs
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not for this account")
