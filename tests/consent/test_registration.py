@@ -78,3 +78,38 @@ def test_registration_is_audited_and_published_without_identity(consent, person)
     assert "audit.access_recorded" in types
     for event in events:
         assert "Amina" not in str(event.payload) and "80050412317" not in str(event.payload)
+
+
+def test_registration_records_how_long_the_person_agreed(consent):
+    headers = consent.as_("cm-1", **CASE_MANAGER)
+    registered = consent.client.post("/beneficiaries", json={
+        "categories": ["contacts", "steps"], "method": "signed_form", "form_reference": "F-2026-118",
+        "valid_until": "2027-06-30T00:00:00+02:00"}, headers=headers)
+    assert registered.status_code == 201, registered.get_json()
+    assert registered.get_json()["enforcement"] is None  # nobody asked to wait
+    person = registered.get_json()["id"]
+    grant = consent.client.get(f"/beneficiaries/{person}/grants", headers=headers).get_json()["items"][0]
+    assert grant["valid_until"].startswith("2027-06-29T22:00:00")
+    assert grant["method"] == "signed_form" and grant["form_reference"] == "F-2026-118"
+    assert grant["categories"] == ["contacts", "steps"]
+
+
+def test_a_registration_that_would_end_before_it_starts_is_refused_on_its_field(consent):
+    refused = consent.client.post("/beneficiaries", json={"valid_until": "2020-01-01T00:00:00+00:00"},
+                                  headers=consent.as_("cm-1", **CASE_MANAGER))
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.get_json()["errors"]] == ["valid_until"]
+    unknown = consent.client.post("/beneficiaries?hurry=1", headers=consent.as_("cm-1", **CASE_MANAGER))
+    assert unknown.status_code == 422
+
+
+def test_waiting_with_no_projection_to_wait_for_is_confirmed_at_once(consent):
+    registered = consent.client.post("/beneficiaries?wait=true", headers=consent.as_("cm-1", **CASE_MANAGER))
+    assert registered.status_code == 201
+    assert registered.get_json()["enforcement"]["confirmed"] is True
+
+
+def test_the_policy_says_what_a_registration_grants_by_default(consent):
+    policy = consent.client.get("/policy").get_json()
+    assert "contacts" in policy["registration_defaults"]
+    assert "mental_health_episodes" not in policy["registration_defaults"]

@@ -138,3 +138,35 @@ def test_eventual_withdrawal_reaches_the_projection(tmp_path, pg_url, amqp_url, 
         running.stop()
         consent.engine.dispose()
         record.engine.dispose()
+
+
+def test_registering_and_redeeming_with_wait_answer_once_the_projection_permits(
+        tmp_path, pg_url, amqp_url, record_url):
+    """What the pages rely on to open a person's page right after registering them or
+    redeeming their share code: the answer comes once the projection applied the grant."""
+    consent, record, running = _setup(tmp_path, pg_url, amqp_url, record_url, "strict")
+    policy = consent.app.extensions["relais.consent"].policy
+    try:
+        cm = consent.as_("cm-1", **CASE_MANAGER)
+        registered = consent.client.post("/beneficiaries?wait=true", json={"categories": ["steps"]},
+                                         headers=cm)
+        assert registered.status_code == 201
+        assert registered.get_json()["enforcement"]["confirmed"] is True
+        person = registered.get_json()["id"]
+        cm_reader = Actor("cm-1", "professional", "org-cpas", "case_manager")
+        question = Question(person, "read", ("steps",), "care_coordination", datetime.now(UTC))
+        assert record.decide(cm_reader, question, policy).permitted  # no waiting here
+
+        code = consent.client.post(f"/beneficiaries/{person}/share-codes",
+                                   json={"categories": ["steps"], "grantee_kind": "organisation"},
+                                   headers=cm).get_json()["code"]
+        housing = consent.as_("hw-1", **HOUSING)
+        redeemed = consent.client.post("/share-codes/redeem?wait=true", json={"code": code},
+                                       headers=housing)
+        assert redeemed.status_code == 201, redeemed.get_json()
+        assert redeemed.get_json()["enforcement"]["confirmed"] is True
+        assert _permitted(record, policy, person)  # at once, not eventually
+    finally:
+        running.stop()
+        consent.engine.dispose()
+        record.engine.dispose()

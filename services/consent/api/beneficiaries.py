@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import g
 from flask_smorest import Blueprint
 
@@ -12,6 +13,7 @@ from services.consent.api.schemas import (
     LookupIn,
     LookupOut,
     RegistrationIn,
+    WaitQuery,
 )
 from services.consent.domain.identity import Identity
 from services.consent.handlers import registration
@@ -22,26 +24,32 @@ blp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaries", descript
 
 @blp.route("", methods=["POST"])
 @require_scope("consent:manage")
+@blp.arguments(WaitQuery, location="query", unknown=ma.RAISE)
 @blp.arguments(RegistrationIn, required=False)
 @blp.response(201, BeneficiaryOut)
 @blp.doc(security=[{"bearer": []}])
 @problems
-def register(body):
+def register(query, body):
     """Register a person who agreed to a shared record; returns their pseudonymous id.
 
     The registering organisation receives the first grant (the categories given, or the policy's
-    registration defaults). Identity is optional: a person may stay anonymous."""
+    registration defaults, until valid_until or until withdrawn); the signed-in professional is
+    its witness. Identity is optional: a person may stay anonymous."""
     body = body or {}
     identity = Identity(**body["identity"]) if body.get("identity") else None
     command = registration.Registration(
         identity=identity,
         categories=tuple(body["categories"]) if body.get("categories") else None,
         method=body.get("method", "in_person"), form_reference=body.get("form_reference"),
+        valid_until=body.get("valid_until"),
     )
-    person, grant_id = registration.register_beneficiary(ctx(), g.principal, g.request_id, command)
+    done = registration.register_beneficiary(ctx(), g.principal, g.request_id, command,
+                                             wait=query["wait"])
+    person = done.beneficiary
     return {"id": person.id, "registered_at": person.registered_at,
             "registered_by_organisation": person.registered_by_organisation,
-            "anonymous": person.anonymous, "grant_id": grant_id}
+            "anonymous": person.anonymous, "grant_id": done.grant_id,
+            "enforcement": done.enforcement.as_dict() if done.enforcement else None}
 
 
 @blp.route("/<uuid:beneficiary_id>", methods=["GET"])

@@ -59,12 +59,14 @@ def decide_batch(body):
 @blp.route("/policy", methods=["GET"])
 @blp.response(200)
 def policy():
-    """The profession × category policy in force, with its version."""
+    """The profession × category policy in force, with its version, and the categories a
+    registration grants when it names none."""
     current = ctx().policy
     rows: dict[str, dict[str, dict[str, list[str]]]] = {}
     for (kind, code, action), allowed in sorted(current.rules.items()):
         rows.setdefault(kind, {}).setdefault(code, {})[action] = sorted(allowed)
-    return {"version": current.version, "rules": rows}
+    return {"version": current.version, "rules": rows,
+            "registration_defaults": list(current.registration_defaults)}
 
 
 @blp.route("/vocabularies", methods=["GET"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import g
 from flask_smorest import Blueprint
 
@@ -13,6 +14,7 @@ from services.consent.api.schemas import (
     RedeemIn,
     ShareCodeIn,
     ShareCodeOut,
+    WaitQuery,
 )
 from services.consent.handlers import emergency, share_codes
 from shared.auth import require_scope
@@ -50,14 +52,17 @@ def create_code(body, beneficiary_id):
 
 @blp.route("/share-codes/redeem", methods=["POST"])
 @require_scope("consent:manage")
+@blp.arguments(WaitQuery, location="query", unknown=ma.RAISE)
 @blp.arguments(RedeemIn)
 @blp.response(201, RedeemedOut)
 @blp.doc(security=[{"bearer": []}])
 @problems
-def redeem(body):
+def redeem(query, body):
     """Redeem a share code: one use, minutes to live, wrong attempts limited."""
-    grant = share_codes.redeem_share_code(ctx(), g.principal, body["code"], g.request_id)
-    return {"beneficiary_id": grant.beneficiary_id, "grant": grant_out(grant)}
+    grant, enforcement = share_codes.redeem_share_code(ctx(), g.principal, body["code"], g.request_id,
+                                                       wait=query["wait"])
+    return {"beneficiary_id": grant.beneficiary_id, "grant": grant_out(grant),
+            "enforcement": enforcement.as_dict() if enforcement else None}
 
 
 @blp.route("/receipts/keys", methods=["GET"])

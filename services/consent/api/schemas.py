@@ -41,6 +41,15 @@ class RegistrationIn(Strict):
     method = ma.fields.String(load_default="in_person", validate=_Codes(("in_person", "signed_form")))
     form_reference = ma.fields.String(load_default=None, allow_none=True,
                                       validate=ma.validate.Length(min=1, max=100))
+    valid_until = ma.fields.AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "Until when the person agreed; left out: until they withdraw it."})
+
+
+class WaitQuery(Strict):
+    wait = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Answer once the services that decide reads from consent (those of "
+                       "CONSENT_STRICT_PROJECTIONS) have applied the new grant, within "
+                       "CONSENT_STRICT_TIMEOUT_SECONDS; `enforcement.confirmed` says whether they did."})
 
 
 class BeneficiaryOut(ma.Schema):
@@ -49,6 +58,8 @@ class BeneficiaryOut(ma.Schema):
     registered_by_organisation = ma.fields.String()
     anonymous = ma.fields.Boolean()
     grant_id = ma.fields.String()
+    enforcement = ma.fields.Nested("EnforcementOut", allow_none=True,
+                                   metadata={"description": "With wait=true only."})
 
 
 class IdentityOut(ma.Schema):
@@ -216,6 +227,8 @@ class RedeemIn(Strict):
 class RedeemedOut(ma.Schema):
     beneficiary_id = ma.fields.String()
     grant = ma.fields.Nested(GrantOut)
+    enforcement = ma.fields.Nested(EnforcementOut, allow_none=True,
+                                   metadata={"description": "With wait=true only."})
 
 
 class ReceiptOut(ma.Schema):

@@ -63,8 +63,9 @@ def authority(ctx: ConsentContext, uow: ConsentUnitOfWork, principal: Principal,
 
 def record_new_grant(ctx: ConsentContext, uow: ConsentUnitOfWork, principal: Principal,
                      beneficiary_id: str, request: GrantRequest, *, witness: str | None,
-                     request_id: str | None, now: datetime) -> GrantVersion:
-    """Write a grant's first version, apply and publish it, sign its receipt, audit it."""
+                     request_id: str | None, now: datetime) -> tuple[GrantVersion, int]:
+    """Write a grant's first version, apply and publish it, sign its receipt, audit it.
+    Returns the grant and the person's consent epoch it raised."""
     grant = new_grant(beneficiary_id, request, recorded_by=principal.subject, witness=witness,
                       now=now)
     uow.grants.add(grant)
@@ -76,7 +77,7 @@ def record_new_grant(ctx: ConsentContext, uow: ConsentUnitOfWork, principal: Pri
     record_access(uow, principal, Access(
         action="grant.give", crude="C", beneficiary_id=beneficiary_id,
         categories=tuple(request.categories)), service=SERVICE, request_id=request_id)
-    return grant
+    return grant, epoch
 
 
 def give_grant(ctx: ConsentContext, principal: Principal, beneficiary_id: str,
@@ -91,9 +92,9 @@ def give_grant(ctx: ConsentContext, principal: Principal, beneficiary_id: str,
                 raise Forbidden("a representative cannot widen their own grant")
         elif request.method == "self_service":
             raise InvalidField("method", "a professional records consent in person or by signed form")
-        grant = record_new_grant(ctx, uow, principal, beneficiary_id, request,
-                                 witness=principal.subject if how == "professional" else None,
-                                 request_id=request_id, now=now)
+        grant, _epoch = record_new_grant(ctx, uow, principal, beneficiary_id, request,
+                                         witness=principal.subject if how == "professional" else None,
+                                         request_id=request_id, now=now)
         uow.commit()
     return grant
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.consent.domain.beneficiaries import Beneficiary
 from services.consent.domain.grants import GrantRequest, new_grant
@@ -10,8 +11,10 @@ from services.consent.domain.identity import Identity, normalise_national_number
 from services.consent.handlers.common import (
     SERVICE,
     ConsentContext,
+    Enforcement,
     Forbidden,
     NotVisible,
+    enforce,
     issue_receipt,
     visible_state,
 )
@@ -27,12 +30,23 @@ class Registration:
     categories: tuple[str, ...] | None = None
     method: str = "in_person"
     form_reference: str | None = None
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Registered:
+    beneficiary: Beneficiary
+    grant_id: str
+    # Set when the caller asked to wait until the strict projections applied the first grant.
+    enforcement: Enforcement | None = None
 
 
 def register_beneficiary(ctx: ConsentContext, principal: Principal, request_id: str | None,
-                         command: Registration | None = None) -> tuple[Beneficiary, str]:
+                         command: Registration | None = None, *, wait: bool = False) -> Registered:
     """A person who agreed is registered, with a first grant to the registering organisation
-    (the categories they chose, or the policy's registration defaults). Returns the grant id."""
+    (the categories they chose, or the policy's registration defaults; until ``valid_until``,
+    or until withdrawn). With ``wait``, the answer comes once the strict projections (those
+    every read is decided from) apply that grant, so the person can be read at once."""
     command = command or Registration()
     if not principal.organisation or principal.role not in ("professional", "system"):
         raise Forbidden("only a professional of an organisation may register a person")
@@ -49,7 +63,7 @@ def register_beneficiary(ctx: ConsentContext, principal: Principal, request_id: 
         GrantRequest(grantee_kind="organisation", grantee=principal.organisation,
                      categories=command.categories or ctx.policy.registration_defaults,
                      actions=("read", "write"), method=command.method,
-                     form_reference=command.form_reference),
+                     form_reference=command.form_reference, valid_until=command.valid_until),
         recorded_by=principal.subject, witness=principal.subject, now=now,
     )
     with ctx.uow() as uow:
@@ -73,7 +87,8 @@ def register_beneficiary(ctx: ConsentContext, principal: Principal, request_id: 
                                              beneficiary_id=beneficiary.id, categories=("identity",)),
                       service=SERVICE, request_id=request_id)
         uow.commit()
-    return beneficiary, grant.grant_id
+    return Registered(beneficiary, grant.grant_id,
+                      enforce(ctx, beneficiary.id, epoch) if wait else None)
 
 
 def read_beneficiary(ctx: ConsentContext, beneficiary_id: str, principal: Principal,

@@ -13,9 +13,11 @@ from services.consent.domain.grants import GrantRequest, GrantVersion
 from services.consent.handlers.common import (
     SERVICE,
     ConsentContext,
+    Enforcement,
     Forbidden,
     NotVisible,
     TooManyAttempts,
+    enforce,
 )
 from services.consent.handlers.grants import authority, record_new_grant
 from shared.audit_trail import Access, record_access
@@ -53,7 +55,10 @@ def create_share_code(ctx: ConsentContext, principal: Principal, beneficiary_id:
 
 
 def redeem_share_code(ctx: ConsentContext, principal: Principal, code: str,
-                      request_id: str | None) -> GrantVersion:
+                      request_id: str | None, *, wait: bool = False) -> tuple[GrantVersion, Enforcement | None]:
+    """The grant the code carries, to the redeeming professional (or their organisation). With
+    ``wait``, the answer comes once the strict projections apply it (see ``enforce``), so the
+    person is in the redeemer's caseload as soon as the call returns."""
     if principal.role != "professional":
         raise Forbidden("a share code is redeemed by a professional")
     now = ctx.clock()
@@ -81,8 +86,8 @@ def redeem_share_code(ctx: ConsentContext, principal: Principal, code: str,
             valid_from=now, valid_until=now + timedelta(days=int(terms["days"])),
             method="share_code",
         )
-        grant = record_new_grant(ctx, uow, principal, found["beneficiary_id"], request,
-                                 witness=None, request_id=request_id, now=now)
+        grant, epoch = record_new_grant(ctx, uow, principal, found["beneficiary_id"], request,
+                                        witness=None, request_id=request_id, now=now)
         uow.commit()
-    return grant
+    return grant, enforce(ctx, grant.beneficiary_id, epoch) if wait else None
 
