@@ -204,6 +204,23 @@ def test_vocabularies_in_three_languages(record):
     assert {"step_kind", "episode_type", "transition_kind", "profession"} <= set(document["lists"])
 
 
+def test_vocabularies_publish_the_life_cycles_the_service_enforces(record, person, cm):
+    """Pages offer only the moves the service accepts: what the vocabulary says is allowed is."""
+    cycles = get(record, "/vocabularies", {})["lifecycles"]
+    steps, activations = cycles["step_status"], cycles["activation_status"]
+    assert set(steps["initial"]) < set(steps["next"])
+    assert steps["next"]["done"] == [] and "done" in steps["next"]["in_progress"]
+    assert "done" not in steps["next"]["requested"]
+    assert activations["next"]["to_activate"] == ["acknowledged", "contacted", "declined"]
+    step = record.client.post(f"/beneficiaries/{person}/steps",
+                              json={"step_kind": "housing_application", "status": steps["initial"][0]},
+                              headers=cm)
+    assert step.status_code == 201, step.get_json()
+    refused = record.client.post(f"/beneficiaries/{person}/steps/{step.get_json()['thread_id']}/status",
+                                 json={"status": "done"}, headers=cm)
+    assert refused.status_code == 422  # not among the published next statuses of "requested"
+
+
 def test_read_answers_say_exactly_what_their_documented_schema_says(record, shared_person, cm):
     """The read endpoints serialise in one pass; the OpenAPI schema must describe them exactly."""
     import json

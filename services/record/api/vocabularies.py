@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.record.api.common import ctx, language
+from services.record.domain import steps, transitions
 from shared.consent.vocabulary import professions
 
 blp = Blueprint("vocabularies", __name__, url_prefix="", description="Vocabularies")
@@ -14,7 +15,9 @@ blp = Blueprint("vocabularies", __name__, url_prefix="", description="Vocabulari
 @blp.response(200)
 def vocabularies():
     """Every code list of the journey with its labels in the language asked for
-    (Accept-Language: fr, nl or en), the professions, and the exit-protocol templates."""
+    (Accept-Language: fr, nl or en), the professions, the exit-protocol templates, and the
+    life cycles: the statuses a step starts in and where each status may go next, and the
+    same for an exit protocol's activations."""
     lang = language()
     document = ctx().vocabulary.as_document(lang)
     vocabulary = professions()
@@ -29,5 +32,12 @@ def vocabularies():
         "templates": [{"transition": t.transition, "when": {k: sorted(v) for k, v in t.when.items()},
                        "activate": [{"service_kind": a.service_kind, "due_days": a.due_days}
                                     for a in t.activate]} for t in templates.templates],
+    }
+    document["lifecycles"] = {
+        "step_status": {"initial": list(steps.INITIAL),
+                        "next": {status: sorted(after) for status, after in steps.LIFECYCLE.items()}},
+        "activation_status": {"initial": ["to_activate"],
+                              "next": {status: sorted(after) for status, after
+                                       in transitions.ACTIVATION_LIFECYCLE.items()}},
     }
     return document
