@@ -212,6 +212,8 @@ def test_vocabularies_publish_the_life_cycles_the_service_enforces(record, perso
     assert steps["next"]["done"] == [] and "done" in steps["next"]["in_progress"]
     assert "done" not in steps["next"]["requested"]
     assert activations["next"]["to_activate"] == ["acknowledged", "contacted", "declined"]
+    assert steps["requires"] == {"blocked": {"field": "blocker", "list": "step_blocker"}}
+    assert activations["requires"]["declined"]["field"] == "reason"
     step = record.client.post(f"/beneficiaries/{person}/steps",
                               json={"step_kind": "housing_application", "status": steps["initial"][0]},
                               headers=cm)
@@ -219,6 +221,9 @@ def test_vocabularies_publish_the_life_cycles_the_service_enforces(record, perso
     refused = record.client.post(f"/beneficiaries/{person}/steps/{step.get_json()['thread_id']}/status",
                                  json={"status": "done"}, headers=cm)
     assert refused.status_code == 422  # not among the published next statuses of "requested"
+    without = record.client.post(f"/beneficiaries/{person}/steps/{step.get_json()['thread_id']}/status",
+                                 json={"status": "blocked"}, headers=cm)
+    assert [e["field"] for e in without.get_json()["errors"]] == ["blocker"]  # the field it requires
 
 
 def test_read_answers_say_exactly_what_their_documented_schema_says(record, shared_person, cm):

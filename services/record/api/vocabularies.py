@@ -11,13 +11,17 @@ from shared.consent.vocabulary import professions
 blp = Blueprint("vocabularies", __name__, url_prefix="", description="Vocabularies")
 
 
+def _requires(rules: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    return {status: {"field": field, "list": code_list} for status, (field, code_list) in rules.items()}
+
+
 @blp.route("/vocabularies", methods=["GET"])
 @blp.response(200)
 def vocabularies():
     """Every code list of the journey with its labels in the language asked for
     (Accept-Language: fr, nl or en), the professions, the exit-protocol templates, and the
-    life cycles: the statuses a step starts in and where each status may go next, and the
-    same for an exit protocol's activations."""
+    life cycles: the statuses a step starts in, where each status may go next and the field a
+    status needs (a blocked step its blocker), and the same for an exit protocol's activations."""
     lang = language()
     document = ctx().vocabulary.as_document(lang)
     vocabulary = professions()
@@ -35,9 +39,11 @@ def vocabularies():
     }
     document["lifecycles"] = {
         "step_status": {"initial": list(steps.INITIAL),
-                        "next": {status: sorted(after) for status, after in steps.LIFECYCLE.items()}},
+                        "next": {status: sorted(after) for status, after in steps.LIFECYCLE.items()},
+                        "requires": _requires(steps.REQUIRES)},
         "activation_status": {"initial": ["to_activate"],
                               "next": {status: sorted(after) for status, after
-                                       in transitions.ACTIVATION_LIFECYCLE.items()}},
+                                       in transitions.ACTIVATION_LIFECYCLE.items()},
+                              "requires": _requires(transitions.ACTIVATION_REQUIRES)},
     }
     return document

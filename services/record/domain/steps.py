@@ -10,7 +10,10 @@ from services.record.domain.entries import Author, Entry, Problems, new_id
 from shared.vocabularies import Vocabulary
 
 CATEGORY = "steps"
-INITIAL = ("requested", "in_progress", "blocked")
+BLOCKED = "blocked"
+INITIAL = ("requested", "in_progress", BLOCKED)
+# A status that needs a field: (the field, the code list of its values).
+REQUIRES = {BLOCKED: ("blocker", "step_blocker")}
 # Where a step may go from each status. done and abandoned are final.
 LIFECYCLE: dict[str, frozenset[str]] = {
     "requested": frozenset({"in_progress", "blocked", "abandoned"}),
@@ -32,7 +35,7 @@ def is_open(vocabulary: Vocabulary, status: str) -> bool:
 
 def _check_blocker(problems: Problems, vocabulary: Vocabulary, status: str,
                    blocker: str | None) -> None:
-    if status == "blocked":
+    if status == BLOCKED:
         problems.code(vocabulary, "step_blocker", "blocker", blocker)
     elif blocker is not None:
         problems.add("blocker", "Only a blocked step has a blocker.")
@@ -100,7 +103,7 @@ def change_status(
     problems.code(vocabulary, "step_status", "status", status)
     if status in LIFECYCLE and status not in LIFECYCLE[current_status]:
         problems.add("status", f"A step that is {current_status} cannot become {status}.")
-    elif status == current_status == "blocked" and blocker == current_blocker:
+    elif status == current_status == BLOCKED and blocker == current_blocker:
         problems.add("blocker", "The step is already blocked for this reason.")
     _check_blocker(problems, vocabulary, status, blocker)
     problems.raise_if_any()

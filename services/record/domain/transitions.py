@@ -16,6 +16,9 @@ from shared.vocabularies import Vocabulary
 
 CATEGORY = "transitions"
 FRAGILITY_FLAGS = ("housing", "close_ones", "income", "health_follow_up")
+DECLINED = "declined"
+# A status that needs a field: (the field, the code list of its values).
+ACTIVATION_REQUIRES = {DECLINED: ("reason", "activation_decline_reason")}
 ACTIVATION_LIFECYCLE: dict[str, frozenset[str]] = {
     "to_activate": frozenset({"contacted", "acknowledged", "declined"}),
     "contacted": frozenset({"acknowledged", "declined"}),
@@ -239,7 +242,7 @@ def change_activation(
     problems.code(vocabulary, "activation_status", "status", status)
     if status in ACTIVATION_LIFECYCLE and status not in ACTIVATION_LIFECYCLE[current_status]:
         problems.add("status", f"An activation that is {current_status} cannot become {status}.")
-    if status == "declined":
+    if status == DECLINED:
         problems.code(vocabulary, "activation_decline_reason", "reason", reason)
     elif reason is not None:
         problems.add("reason", "Only a declined activation has a reason.")
