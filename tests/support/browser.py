@@ -26,12 +26,32 @@ def totp_code(secret: str, at: float) -> str:
     return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(int(at)).decode()
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, *, full_page: bool = True) -> None:
+    """Into docs/screenshots/: the whole page, or (full_page=False) what the screen shows."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def fits_width(page) -> bool:
     """No horizontal scroll: the document is no wider than the viewport."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
+
+
+# Counts what a person does in the page (a press of a pointer, a key), across page loads of one
+# tab, so that a test can say how many interactions a task took. Injected by the test through
+# the browser's automation channel, not by the pages (which have no script).
+COUNT_INTERACTIONS = """(() => {
+  const key = "relais.test.interactions";
+  const bump = () => sessionStorage.setItem(key, String(Number(sessionStorage.getItem(key) || 0) + 1));
+  document.addEventListener("pointerdown", bump, true);
+  document.addEventListener("keydown", bump, true);
+})();"""
+
+
+def start_counting_interactions(page) -> None:
+    page.evaluate("sessionStorage.setItem('relais.test.interactions', '0')")
+
+
+def interactions(page) -> int:
+    return page.evaluate("Number(sessionStorage.getItem('relais.test.interactions') || 0)")

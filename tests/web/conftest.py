@@ -21,6 +21,8 @@ from tests.support.stack import start_stack, teardown
 PASSWORD = "a long and private passphrase"
 ORGANISATION = "cpas-web"
 ORGANISATION_NAME = "CPAS de Saint-Gilles"
+OTHER_ORGANISATION = "mm-web"
+OTHER_ORGANISATION_NAME = "Maison médicale du Midi"
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +50,8 @@ class Bassin:
 def bassin(stack) -> Bassin:
     relais_admin(stack, "create-org", "--code", ORGANISATION, "--name", ORGANISATION_NAME)
     system = relais_admin(stack, "create-client", "--name", "Saint-Gilles case system",
-                          "--scopes", "consent:manage consent:read", "--organisation", ORGANISATION,
+                          "--scopes", "consent:manage consent:read record:read record:write",
+                          "--organisation", ORGANISATION,
                           "--profession", "case_manager")
     client = OAuth2Session(system["client_id"], system["client_secret"])
     client.fetch_token(f"{stack.gateway}/oauth/token", grant_type="client_credentials")
@@ -72,6 +75,33 @@ def person(bassin) -> Person:
     relais_admin(bassin.stack, "create-user", "--username", username, "--role", "beneficiary",
                  "--beneficiary", body["id"], stdin=f"{PASSWORD}\n{PASSWORD}\n")
     return Person(username, body["id"], body["grant_id"])
+
+
+@dataclass
+class Worker:
+    username: str
+    user_id: str
+    organisation: str
+
+
+def make_worker(bassin, organisation: str = ORGANISATION, profession: str = "case_manager") -> Worker:
+    username = f"worker.{secrets.token_hex(4)}"
+    created = relais_admin(bassin.stack, "create-user", "--username", username, "--role", "professional",
+                           "--organisation", organisation, "--profession", profession,
+                           stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    return Worker(username, created["user_id"], organisation)
+
+
+@pytest.fixture
+def case_manager(bassin) -> Worker:
+    """A case manager of the organisation that registers the persons."""
+    return make_worker(bassin)
+
+
+@pytest.fixture(scope="session")
+def other_organisation(bassin) -> str:
+    relais_admin(bassin.stack, "create-org", "--code", OTHER_ORGANISATION, "--name", OTHER_ORGANISATION_NAME)
+    return OTHER_ORGANISATION
 
 
 @dataclass
@@ -110,6 +140,14 @@ def context(browser):
 @pytest.fixture
 def page(context):
     return context.new_page()
+
+
+@pytest.fixture
+def second_page(browser):
+    """Another person's browser, beside ``page`` (a professional and the person, say)."""
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    yield context.new_page()
+    context.close()
 
 
 def sign_in(page, gateway: str, username: str, code: str | None = None, *, succeeds: bool = True) -> None:

@@ -202,7 +202,88 @@ def test_a_professional_lands_on_their_page_with_the_codes_others_use_for_them(b
                            stdin=f"{PASSWORD}\n{PASSWORD}\n")
     sign_in(page, bassin.gateway, username)
     assert page.url.endswith("/work")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Pages for professionals are on their way")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My caseload")
+    page.get_by_text("Your codes in Relais").click()
     assert created["user_id"] in page.inner_text("main") and ORGANISATION in page.inner_text("main")
     page.goto(bassin.gateway + "/me")  # a person's page is not theirs
     expect(page.get_by_role("heading", level=1)).to_have_text("Not for this account")
+
+
+LABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)"""
+
+
+def test_the_professionals_pages_fit_a_phone_are_labelled_and_protected(bassin, case_manager, page, browser):
+    from tests.web.test_work_pages import register
+
+    person = register(bassin)
+    base = f"record/beneficiaries/{person}"
+    step = bassin.api("POST", f"{base}/steps", json={"step_kind": "identity_documents"}).json()
+    bassin.api("POST", f"{base}/transitions", json={
+        "transition_kind": "exit_hospital", "occurred_at": "2026-01-05T10:00:00+01:00",
+        "fragility": {"housing": "precarious", "close_ones": "present", "income": "secured",
+                      "health_follow_up": "yes"}}).raise_for_status()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in(page, bassin.gateway, case_manager.username)
+    page.wait_for_url("**/work")
+    people = f"/work/people/{person}"
+    for path in ("/work", "/work?sort=open_steps", "/work/register", "/work/redeem", people,
+                 f"{people}?kind=step&since=2026-01-01", f"{people}/steps/new", f"{people}/steps/{step['thread_id']}",
+                 f"{people}/transitions/new", f"{people}/protocol"):
+        answer = page.goto(bassin.gateway + path)
+        assert answer.status == 200, path
+        assert fits_width(page), path
+        _posting_forms_have_tokens(page)
+        assert page.evaluate(LABELLED) == [], path
+        assert page.locator("h1").count() == 1, path
+        assert page.evaluate("document.querySelectorAll('script:not([src]), [style], style').length") == 0
+        policy = answer.headers["content-security-policy"]
+        assert "unsafe-inline" not in policy and "script-src 'self'" in policy
+        assert answer.headers["cache-control"] == "no-store"
+    assert violations == []
+    refused = page.request.post(f"{bassin.gateway}{people}/contacts", form={"modality": "phone", "outcome": "met"},
+                                headers={"Accept-Language": "en"})
+    assert refused.status == 400 and "This form has expired" in refused.text()  # no CSRF token
+
+    # in Dutch, the pages' words and the record's labels alike
+    dutch = browser.new_context(viewport=PHONE, locale="nl-BE")
+    desk = dutch.new_page()
+    sign_in_nl(desk, bassin.gateway, case_manager.username)
+    expect(desk.get_by_role("heading", level=1)).to_have_text("Mijn cliënten")
+    desk.goto(bassin.gateway + people)
+    assert "Straathoekwerk" in desk.inner_text(".log-contact") and "Een contact noteren" in desk.inner_text("main")
+    assert "Uitstroomprotocol" in desk.inner_text("main") and "Ontslag uit het ziekenhuis" in desk.inner_text("main")
+    screenshot(desk, "work-person-nl")
+    dutch.close()
+
+
+def sign_in_nl(page, gateway: str, username: str) -> None:
+    page.goto(gateway + "/")
+    page.get_by_role("link", name="Aanmelden").click()
+    page.get_by_label("Gebruikersnaam").fill(username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    page.wait_for_url("**/work")
+
+
+def test_a_contact_is_logged_with_the_keyboard_alone(bassin, case_manager, page):
+    from tests.web.test_work_pages import register
+
+    person = register(bassin)
+    sign_in(page, bassin.gateway, case_manager.username)
+    page.goto(f"{bassin.gateway}/work/people/{person}")
+    page.locator("input[name=modality]:checked").focus()
+    ring = _focus_ring(page)
+    assert ring["tag"] == "INPUT" and ring["style"] != "none" and ring["width"] >= 2
+    page.keyboard.press("ArrowDown")  # the next modality
+    assert page.evaluate("document.activeElement.value") == page.locator("input[name=modality]").nth(1).get_attribute("value")
+    page.keyboard.press("Tab")  # to the outcome
+    assert page.evaluate("document.activeElement.name") == "outcome"
+    page.keyboard.press("Tab")  # the "other time" disclosure
+    page.keyboard.press("Tab")  # the button
+    assert _focus_ring(page)["tag"] == "BUTTON"
+    page.keyboard.press("Enter")
+    expect(page.locator(".notice")).to_have_text("The contact is logged.")
+    assert "Phone" in page.locator("ol.timeline > li").first.inner_text()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from playwright.sync_api import expect
 
+from services.gateway.web.person import JOURNEY_PAGE
 from tests.support.browser import fits_width, screenshot
 from tests.web.conftest import ORGANISATION_NAME, sign_in, wait_for_audit, words
 
@@ -115,17 +118,57 @@ def test_a_person_downloads_everything_then_erases_their_record_after_confirming
     assert bassin.api("GET", f"consent/beneficiaries/{person.beneficiary_id}").status_code == 404
 
 
-def test_the_other_pages_of_the_person_open_and_the_journey_is_marked_as_coming(bassin, person, page):
+def test_the_other_pages_of_the_person_open(bassin, person, page):
     sign_in(page, bassin.gateway, person.username)
     for path, heading in (("/me/emergencies", "Emergency accesses"), ("/me/receipts", "My receipts"),
                           ("/me/journey", "My journey")):
         page.goto(bassin.gateway + path)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
         assert fits_width(page), path
-    assert page.locator("[data-pending=record-timeline]").count() == 1
+    assert "Nothing has been noted in your journey yet." in page.inner_text("main")
     page.goto(bassin.gateway + "/me/receipts")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the signed receipt").first.click()
     assert download.value.suggested_filename.endswith(".jws")
     page.goto(bassin.gateway + "/audit")  # not an auditor
     expect(page.get_by_role("heading", level=1)).to_have_text("Not for this account")
+
+
+def test_a_person_reads_their_journey_in_plain_words_a_page_at_a_time(bassin, person, page):
+    base = f"record/beneficiaries/{person.beneficiary_id}"
+    now = datetime.now(UTC)
+    step = bassin.api("POST", f"{base}/steps", json={"step_kind": "housing_application", "status": "in_progress",
+                                                    "occurred_at": (now - timedelta(days=2)).isoformat()})
+    assert step.status_code == 201, step.text
+    for minutes in range(JOURNEY_PAGE + 1):  # one more than a page
+        logged = bassin.api("POST", f"{base}/contacts", json={
+            "occurred_at": (now - timedelta(hours=1, minutes=minutes)).isoformat(),
+            "modality": "street_outreach", "outcome": "met"})
+        assert logged.status_code == 201, logged.text
+    bassin.api("POST", f"{base}/contacts", json={"occurred_at": now.isoformat(), "modality": "phone",
+                                                 "outcome": "attempt"}).raise_for_status()
+
+    sign_in(page, bassin.gateway, person.username)
+    page.get_by_role("link", name="My journey").click()
+    steps = page.locator(".steps > li")
+    expect(steps).to_have_count(1)
+    assert "Housing application" in steps.inner_text() and "In progress" in steps.inner_text()
+    entries = page.locator("ol.journey > li")
+    expect(entries).to_have_count(JOURNEY_PAGE)
+    newest, second = words(entries.nth(0).inner_text()), words(entries.nth(1).inner_text())
+    assert f"Case manager (référent), {ORGANISATION_NAME} tried to reach you" in newest and "Phone" in newest
+    assert f"Case manager (référent), {ORGANISATION_NAME} met you" in second and "Street outreach" in second
+    assert entries.locator("svg.icon").count() == JOURNEY_PAGE  # a pictogram each
+    assert fits_width(page)
+    screenshot(page, "person-journey", full_page=False)
+
+    page.get_by_role("link", name="Earlier").click()
+    expect(page.get_by_role("heading", level=2, name="Earlier")).to_be_visible()
+    expect(page.locator("ol.journey > li")).to_have_count(3)  # the last contact and the step
+    assert "A step began: Housing application" in words(page.locator("ol.journey > li").last.inner_text())
+    assert "cursor=" in page.url and person.beneficiary_id not in page.url
+    page.get_by_role("button", name="Français").click()  # the same page, in French
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon parcours")
+    assert "vous a rencontré·e" in page.inner_text("ol.journey") and "Travail de rue" in page.inner_text("ol.journey")
+    page.get_by_role("link", name="Retour aux plus récents").click()
+    expect(page.locator("ol.journey > li")).to_have_count(JOURNEY_PAGE)

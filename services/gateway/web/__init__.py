@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.gateway.adapters.secret_box import SecretBox, derive_key
 from services.gateway.adapters.web_sessions import ServerSideSessions, WebSessionStore
 from services.gateway.settings import GatewaySettings
-from services.gateway.web import auditor, errors, i18n, pages, person, vocabulary
+from services.gateway.web import auditor, errors, i18n, pages, person, vocabulary, work
 from services.gateway.web.account import WebParts, current_user
 from services.gateway.web.client import register_web_client, web_client
 from shared.auth import TokenVerifier
 from shared.config import Settings
 
 csrf = CSRFProtect()
-PAGE_BLUEPRINTS = (pages.bp, person.bp, auditor.bp)
-for _blueprint in PAGE_BLUEPRINTS:  # before any app registers them
+PAGE_BLUEPRINTS = (pages.bp, person.bp, auditor.bp, work.bp)
+for _blueprint in (pages.bp, person.bp, auditor.bp):  # before any app registers them (work has its own)
     errors.install_on(_blueprint)
 
 

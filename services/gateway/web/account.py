@@ -25,7 +25,8 @@ from shared.auth import InvalidToken, TokenVerifier, audience_of
 REFRESH_MARGIN_SECONDS = 30.0
 OAUTH_TIMEOUT_SECONDS = 10.0
 # Where each role lands after signing in.
-HOMES = {"beneficiary": "person.home", "auditor": "auditor.search", "admin": "auditor.search"}
+HOMES = {"beneficiary": "person.home", "auditor": "auditor.search", "admin": "auditor.search",
+         "professional": "work.caseload", "close_one": "work.caseload"}
 
 
 class SignedOut(Exception):
@@ -63,7 +64,7 @@ def current_user() -> dict[str, Any] | None:
 
 
 def home_endpoint(role: str) -> str:
-    return HOMES.get(role, "pages.professional_home")
+    return HOMES.get(role, "work.caseload")
 
 
 def start_sign_in() -> str:

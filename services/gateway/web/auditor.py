@@ -6,16 +6,15 @@ search and export as an access to the persons concerned."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext
 
 from services.gateway.web import service_calls
+from services.gateway.web.form_values import day_start
 from services.gateway.web.guards import signed_in
-from services.gateway.web.i18n import TIMEZONE
 from services.gateway.web.service_calls import ServiceError
 
 bp = Blueprint("auditor", __name__, url_prefix="/audit")
@@ -26,10 +25,6 @@ PAGE_SIZES = (10, 50, 200)
 PAGE_SIZE = 50
 EXPORTS = {"csv": ("text/csv", "csv"), "jsonl": ("application/jsonl", "jsonl"),
            "fhir": ("application/fhir+json", "fhir.json")}
-
-
-def _day_start(value: date) -> str:
-    return datetime.combine(value, time(0), tzinfo=ZoneInfo(TIMEZONE)).isoformat()
 
 
 def search_parameters(args) -> tuple[dict[str, Any], dict[str, str]]:
@@ -56,7 +51,7 @@ def search_parameters(args) -> tuple[dict[str, Any], dict[str, str]]:
         except ValueError:
             errors[name] = gettext("Give a date like 2026-11-28.")
             continue
-        params[name] = _day_start(day + timedelta(days=shift))  # "until" includes its whole day
+        params[name] = day_start(day + timedelta(days=shift)).isoformat()  # "until" includes its whole day
     if "since" in params and "until" in params and params["since"] >= params["until"]:
         errors["until"] = gettext("The end must come after the start.")
     return params, errors

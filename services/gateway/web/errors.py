@@ -43,7 +43,7 @@ def _unavailable(_error: ServiceUnavailable):
                       action_label=gettext("Try again") if request.method == "GET" else None)
 
 
-def _service_error(error: ServiceError):
+def service_error_page(error: ServiceError):
     if error.status == 404:
         return _not_found(None)
     if error.status == 403:
@@ -96,7 +96,7 @@ def _unexpected(error: Exception):
 def install_on(blueprint: Blueprint) -> None:
     blueprint.register_error_handler(SignedOut, _signed_out)
     blueprint.register_error_handler(ServiceUnavailable, _unavailable)
-    blueprint.register_error_handler(ServiceError, _service_error)
+    blueprint.register_error_handler(ServiceError, service_error_page)
     blueprint.register_error_handler(CSRFError, _csrf)
     blueprint.register_error_handler(HTTPException, _http)
     blueprint.register_error_handler(Exception, _unexpected)

@@ -5,7 +5,7 @@ files, so a fresh clone needs no build step); dates are shown in Brussels time."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from flask import Flask, request
@@ -47,6 +47,13 @@ def day(value: str | datetime | None) -> str:
     return format_date(to_user_timezone(_moment(value)), "long") if value else ""
 
 
+def calendar_day(value: str | date | None) -> str:
+    """A calendar day of the API (2026-12-01, no time, no zone) in the page's language."""
+    if not value:
+        return ""
+    return format_date(value if isinstance(value, date) else date.fromisoformat(value), "long")
+
+
 def clock_time(value: str | datetime | None) -> str:
     return format_time(to_user_timezone(_moment(value)), "short") if value else ""
 
@@ -58,6 +65,6 @@ def install(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
     )
     Babel(app, locale_selector=choose_language)
-    app.jinja_env.filters.update(when=when, day=day, clock_time=clock_time)
+    app.jinja_env.filters.update(when=when, day=day, clock_time=clock_time, calendar_day=calendar_day)
     app.jinja_env.globals.update(current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,
                                  LANGUAGES=LANGUAGES)

@@ -9,7 +9,6 @@ from flask_babel import gettext
 
 from services.gateway.web import account
 from services.gateway.web.errors import error_page
-from services.gateway.web.guards import signed_in
 from services.gateway.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 from shared.web.app_factory import accepts
 
@@ -81,9 +80,3 @@ def language():
                             secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
                             samesite="Lax")
     return response
-
-
-@bp.get("/work")
-@signed_in("professional", "close_one")
-def professional_home():
-    return render_template("professional_home.html")

@@ -15,6 +15,7 @@ from flask_babel import gettext
 from services.gateway.web import account, service_calls
 from services.gateway.web.directory import look_up
 from services.gateway.web.guards import signed_in
+from services.gateway.web.journey_codes import journey_codes
 from services.gateway.web.service_calls import ServiceError
 from shared.consent.vocabulary import CATEGORIES
 from shared.web.app_factory import accepts
@@ -294,7 +295,30 @@ def erasure():
     return render_template("person/erased.html")
 
 
+JOURNEY_PAGE = 20
+
+
 @bp.get("/journey")
 @signed_in(PERSON)
 def journey():
-    return render_template("person/journey.html")
+    """The person's journey in plain words, newest first, a page at a time (the record API's
+    cursor), with the steps under way and where each stands."""
+    params: dict[str, Any] = {"limit": JOURNEY_PAGE}
+    cursor = (request.args.get("cursor") or "").strip()
+    if cursor and len(cursor) <= 200:
+        params["cursor"] = cursor
+    try:
+        timeline = service_calls.get("record", "/me/timeline", params=params)
+    except ServiceError as error:
+        if error.status != 422:  # a cursor this service did not give: start from the newest
+            raise
+        timeline = service_calls.get("record", "/me/timeline", params={"limit": JOURNEY_PAGE})
+        cursor = ""
+    summary = service_calls.get("record", "/me/summary")
+    entries = timeline["items"]
+    organisations = [e["author"].get("organisation") for e in entries]
+    organisations += [e["data"].get("organisation") for e in entries]
+    organisations += [s.get("organisation") for s in summary["open_steps"]]
+    return render_template("person/journey.html", entries=entries, summary=summary, codes=journey_codes(),
+                           directory=look_up(organisations), next_cursor=timeline.get("next_cursor"),
+                           first_page=not cursor)

@@ -64,6 +64,10 @@ ACTIONS = {
     "audit.read": N_("read the access log"),
     "audit.export": N_("exported the access log"),
 }
+# The fragility flags of a transition (the record API's fields; their values are codes of the
+# record's vocabulary, with their own labels).
+FRAGILITY_FLAGS = {"housing": N_("Housing"), "close_ones": N_("Close ones"), "income": N_("Income"),
+                   "health_follow_up": N_("Health follow-up")}
 OWN_ACTION_PREFIX = "self."
 
 
@@ -95,5 +99,6 @@ def install(app) -> None:
         status_label=lambda code: label(STATUSES, code),
         receipt_label=lambda code: label(RECEIPT_KINDS, code),
         action_label=action_label,
+        fragility_label=lambda flag: label(FRAGILITY_FLAGS, flag),
         profession_label=profession_label,
     )
