@@ -63,7 +63,7 @@ class RunningStack:
         return self.process.returncode
 
 
-def start_stack(var_dir: Path) -> RunningStack:
+def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
     database_urls = {service: infra.create_database(f"relais_e2e_{service}") for service in SERVICES}
     vhost, amqp_url = infra.create_vhost()
     gateway_port, base = free_ports()
@@ -76,6 +76,7 @@ def start_stack(var_dir: Path) -> RunningStack:
         "RELAIS_SERVICE_PORT_BASE": str(base),
         "RELAIS_RELAY_POLL_SECONDS": "0.05",
         **{f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()},
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "relais", "up"],

@@ -4,6 +4,7 @@ the page's language, or the message a service gave for that field."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,19 +27,16 @@ class FieldError:
         return self.message
 
 
-def service_field_errors(error: ServiceError, fields: dict[str, str] | None = None,
+def service_field_errors(error: ServiceError, fields: Mapping[str, str] | Iterable[str],
                          fallback: str | None = None) -> dict[str, FieldError]:
-    """The fields a service's 422 names, as the form's fields (``fields`` maps an API field
-    to the form's name; nested fields such as ``fragility.housing`` are matched whole first,
-    then by their last part). What no field of the form shows goes to ``fallback``."""
-    fields = fields or {}
+    """The fields a service's 422 names, placed beside the form's fields. ``fields`` maps an API
+    field to the form's field (or lists the fields both name alike); a nested field such as
+    ``fragility.housing`` is matched whole first, then by its last part. What no field of the
+    form shows goes beside ``fallback`` (else keeps the API's name)."""
+    mapping = dict(fields) if isinstance(fields, Mapping) else {name: name for name in fields}
     out: dict[str, FieldError] = {}
     for name, message in error.field_errors().items():
-        target = fields.get(name) or fields.get(name.rsplit(".", 1)[-1])
-        if target is None and fallback is not None:
-            target = fallback
-        if target is None:
-            target = name
+        target = mapping.get(name) or mapping.get(name.rsplit(".", 1)[-1]) or fallback or name
         if target not in out:
             out[target] = FieldError(message, from_service=True)
     return out

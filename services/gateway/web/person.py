@@ -15,7 +15,7 @@ from flask_babel import gettext
 from services.gateway.web import account, service_calls
 from services.gateway.web.directory import look_up
 from services.gateway.web.guards import signed_in
-from services.gateway.web.journey_codes import journey_codes
+from services.gateway.web.published_codes import journey_codes
 from services.gateway.web.service_calls import ServiceError
 from shared.consent.vocabulary import CATEGORIES
 from shared.web.app_factory import accepts

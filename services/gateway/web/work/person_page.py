@@ -23,8 +23,9 @@ from services.gateway.web.form_values import (
     service_field_errors,
 )
 from services.gateway.web.guards import signed_in
-from services.gateway.web.journey_codes import JourneyCodes, journey_codes
+from services.gateway.web.published_codes import JourneyCodes, journey_codes
 from services.gateway.web.service_calls import ServiceError
+from services.gateway.web.work.alerts import person_alerts
 from services.gateway.web.work.blueprint import PROFESSIONALS, bp, can_write
 from shared.web.app_factory import accepts
 
@@ -118,7 +119,7 @@ def render_person(beneficiary_id: str, *, errors: dict[str, FieldError] | None =
         except ServiceError as error:
             if error.status != 422:
                 raise
-            filter_errors = service_field_errors(error, fallback="since")
+            filter_errors = service_field_errors(error, ("category", "kind", "since", "until"), "since")
     entries = timeline["items"]
     defaults = contact_defaults(codes, entries, session.get(LAST_MODALITY))
     directory = look_up(_organisations(summary, entries))
@@ -130,6 +131,7 @@ def render_person(beneficiary_id: str, *, errors: dict[str, FieldError] | None =
         filters=filters, filter_query=filter_query, filter_errors=filter_errors, next_query=next_query,
         first_page="cursor" not in params, errors=errors or {}, contact=contact or defaults,
         can_write=can_write(),
+        alerts=person_alerts(beneficiary_id) if "alerts" in summary["categories"] else None,
     ), status
 
 
@@ -164,7 +166,8 @@ def log_contact(beneficiary_id):
     except ServiceError as error:
         if error.status != 422:
             raise
-        return render_person(person_id, errors=service_field_errors(error, fallback="occurred_at"),
+        return render_person(person_id, errors=service_field_errors(error, ("modality", "outcome", "occurred_at"),
+                                                                     "occurred_at"),
                              contact=chosen, status=422)
     session[LAST_MODALITY] = chosen["modality"]
     flash(gettext("The contact is logged."))

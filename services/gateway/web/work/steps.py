@@ -12,7 +12,7 @@ from flask_babel import gettext
 from services.gateway.web import service_calls
 from services.gateway.web.form_values import FieldError, parse_day, service_field_errors
 from services.gateway.web.guards import signed_in
-from services.gateway.web.journey_codes import journey_codes
+from services.gateway.web.published_codes import journey_codes
 from services.gateway.web.service_calls import ServiceError
 from services.gateway.web.work.blueprint import PROFESSIONALS, bp
 from shared.web.app_factory import accepts
@@ -130,6 +130,6 @@ def move_step(beneficiary_id, step_id):
     except ServiceError as error:
         if error.status != 422:
             raise
-        return _step_page(person, step, form, service_field_errors(error, fallback="status"), 422)
+        return _step_page(person, step, form, service_field_errors(error, ("status", "blocker"), "status"), 422)
     flash(gettext("The step is moved."))
     return redirect(_back(person), code=303)

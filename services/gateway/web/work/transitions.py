@@ -21,7 +21,7 @@ from services.gateway.web.form_values import (
     service_field_errors,
 )
 from services.gateway.web.guards import signed_in
-from services.gateway.web.journey_codes import journey_codes
+from services.gateway.web.published_codes import journey_codes
 from services.gateway.web.service_calls import ServiceError
 from services.gateway.web.work.blueprint import PROFESSIONALS, bp, can_write
 from shared.web.app_factory import accepts
@@ -124,7 +124,8 @@ def move_activation(beneficiary_id, activation_id):
     except ServiceError as error:
         if error.status != 422:
             raise
-        return _protocol_page(person, {activation: service_field_errors(error, fallback="status")}, status=422)
+        return _protocol_page(person, {activation: service_field_errors(error, ("status", "reason"), "status")},
+                              status=422)
     flash(gettext("The checklist is updated."))
     return redirect(url_for("work.protocol", beneficiary_id=person) + f"#activation-{activation}", code=303)
 
@@ -153,6 +154,7 @@ def add_activation(beneficiary_id, transition_id):
     except ServiceError as error:
         if error.status != 422:
             raise
-        return _protocol_page(person, {"add": service_field_errors(error, fallback="service_kind")}, added, 422)
+        return _protocol_page(person, {"add": service_field_errors(
+            error, ("service_kind", "organisation", "due_date"), "service_kind")}, added, 422)
     flash(gettext("The service is added to the protocol."))
     return redirect(url_for("work.protocol", beneficiary_id=person), code=303)

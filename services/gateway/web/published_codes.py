@@ -1,13 +1,14 @@
-"""The journey's code lists as the record service publishes them (``GET /vocabularies``), in
-the page's language: every choice a page offers (modalities, outcomes, step kinds, statuses,
-blockers, transitions, fragility, services, reasons) and where a status may go next come from
-there, never from a copy in the pages. Kept per process for a few minutes per language."""
+"""The code lists the services publish (``GET /vocabularies`` of the record and the alerts
+services), in the page's language: every choice a page offers (modalities, outcomes, step
+kinds, statuses, blockers, transitions, fragility, services, reasons) and where a status may go
+next come from there, never from a copy in the pages. Kept per process for a few minutes per
+service and language."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -21,11 +22,10 @@ _lock = threading.Lock()
 
 
 @dataclass(frozen=True)
-class JourneyCodes:
+class PublishedCodes:
     language: str
     version: str
     lists: dict[str, list[dict[str, Any]]]
-    lifecycles: dict[str, dict[str, Any]]
 
     def offered(self, name: str) -> list[dict[str, Any]]:
         """The codes of a list that new entries may use (retired ones only still read)."""
@@ -51,6 +51,15 @@ class JourneyCodes:
     def with_attribute(self, name: str, attribute: str, value: Any = True) -> list[str]:
         return [item["code"] for item in self.offered(name) if item.get(attribute) == value]
 
+    def offered_with(self, name: str, attribute: str, value: Any) -> list[dict[str, Any]]:
+        """The offered codes whose attribute has this value (absent counts as False)."""
+        return [item for item in self.offered(name) if item.get(attribute, False) == value]
+
+
+@dataclass(frozen=True)
+class JourneyCodes(PublishedCodes):
+    lifecycles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
     def fragility_flags(self) -> list[str]:
         """The fragility flags of a transition: one list ``fragility_<flag>`` each."""
         return [name[len(FRAGILITY_PREFIX):] for name in self.lists if name.startswith(FRAGILITY_PREFIX)]
@@ -75,17 +84,38 @@ class JourneyCodes:
         return [code for code in self.codes(cycle) if code in allowed]
 
 
-def journey_codes(language: str | None = None) -> JourneyCodes:
-    language = language or current_language()
-    cache: dict[str, tuple[float, JourneyCodes]] = current_app.extensions.setdefault("relais.journey_codes", {})
+@dataclass(frozen=True)
+class AlertCodes(PublishedCodes):
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def snooze_days(self, rule: str) -> int:
+        """The longest snooze the default rule allows (an organisation may allow less; the
+        service says so when it refuses)."""
+        return int(self.rules.get(rule, {}).get("snooze_max_days", 0) or 0)
+
+
+def _document(service: str) -> dict[str, Any]:
+    language = current_language()
+    cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = current_app.extensions.setdefault(
+        "relais.published_codes", {})
     now = time.monotonic()
     with _lock:
-        kept = cache.get(language)
+        kept = cache.get((service, language))
         if kept is not None and now - kept[0] < KEEP_SECONDS:
             return kept[1]
-    document = service_calls.get("record", "/vocabularies")
-    codes = JourneyCodes(language=document.get("language", language), version=document["version"],
-                         lists=document["lists"], lifecycles=document.get("lifecycles", {}))
+    document = service_calls.get(service, "/vocabularies")
     with _lock:
-        cache[language] = (now, codes)
-    return codes
+        cache[(service, language)] = (now, document)
+    return document
+
+
+def journey_codes() -> JourneyCodes:
+    document = _document("record")
+    return JourneyCodes(language=document.get("language", ""), version=document["version"],
+                        lists=document["lists"], lifecycles=document.get("lifecycles", {}))
+
+
+def alert_codes() -> AlertCodes:
+    document = _document("alerts")
+    return AlertCodes(language=document.get("language", ""), version=document.get("version", ""),
+                      lists=document["lists"], rules=(document.get("rules") or {}).get("defaults", {}))
