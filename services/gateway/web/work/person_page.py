@@ -132,7 +132,7 @@ def render_person(beneficiary_id: str, *, errors: dict[str, FieldError] | None =
         first_page="cursor" not in params, errors=errors or {}, contact=contact or defaults,
         can_write=can_write(),
         alerts=person_alerts(beneficiary_id) if "alerts" in summary["categories"] else None,
-    ), status
+    ), 422 if filter_errors and status == 200 else status
 
 
 @bp.get("/people/<uuid:beneficiary_id>")
