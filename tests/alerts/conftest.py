@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.support.alerts_app import dispose, make_alerts
@@ -30,3 +32,18 @@ def person(alerts) -> str:
 @pytest.fixture
 def cm(alerts):
     return alerts.as_("cm-1", **CASE_MANAGER)
+
+
+def inbox(alerts, headers, **params):
+    response = alerts.client.get("/alerts", headers=headers, query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+def raised(alerts, person) -> str:
+    """A not-seen alert of the person, open: met now, then 31 days without anyone meeting them."""
+    alerts.contact(person, ago=timedelta(hours=1))
+    alerts.advance(days=31)
+    alerts.scan()
+    [alert] = [a for a in alerts.alerts() if a["rule"] == "not_seen"]
+    return alert["alert_id"]

@@ -7,12 +7,7 @@ from datetime import timedelta
 
 from services.alerts.adapters import orm
 from shared.alerting import events as alert_events
-
-
-def inbox(alerts, headers, **params):
-    response = alerts.client.get("/alerts", headers=headers, query_string=params)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["items"]
+from tests.alerts.conftest import inbox
 
 
 def test_not_seen_for_thirty_days_raises_one_alert_and_only_one(alerts, person, cm):

@@ -90,8 +90,10 @@ class AlertStore:
                   "organisation": excluded.organisation, "level": 0, "audience": "referent",
                   "next_at": excluded.next_at, "resolved_at": None, "resolved_by": None,
                   "resolution": None, "snoozed_until": None, "changed_at": excluded.changed_at},
+            # Equalities, not IN: an expanding parameter cannot go through executemany.
             where=or_(alerts.c.state == "warning",
-                      and_(alerts.c.state == "resolved", alerts.c.resolution.in_(sorted(reopenable)))),
+                      and_(alerts.c.state == "resolved",
+                           or_(*[alerts.c.resolution == code for code in sorted(reopenable)]))),
         ).returning(alerts.c.alert_id)
         return list(self.session.execute(statement, rows).scalars())
 

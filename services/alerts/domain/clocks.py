@@ -4,7 +4,8 @@ raises an alert, and which period of absence or delay that alert is about.
 - ``not_seen``: from the last time the person was met anywhere (an attempt does not count),
   or their exit from an institution, or — after a fragile exit (prison, hospital…) with no
   contact since — that exit, on the short clock. Paused while an institution stay is open. A
-  person of whom nothing is known yet has no clock.
+  person of whom nothing is known yet has no clock. The warning comes ``warning_days`` before
+  the alert, but never before half the clock has run.
 - ``activation_overdue``: a service of an exit protocol still to activate (or contacted, with no
   answer) once its due date has passed, in the deployment's time zone.
 - ``step_stalled``: a step still open and unchanged (blocked included) for longer than its
@@ -111,8 +112,10 @@ def not_seen_clock(view: JourneyView, params: Params) -> Clock | None:
     anchor_at, period = max(anchors)
     days = params.short_days if short is not None else params.days
     due = anchor_at + timedelta(days=days)
+    # A warning comes at most half-way: on a 7-day clock, not on the day of the exit.
+    warning = min(params.warning_days, days // 2)
     return Clock(person, "not_seen", person, period, anchor_at,
-                 "short" if short is not None else "normal", _warn(due, params.warning_days), due)
+                 "short" if short is not None else "normal", _warn(due, warning), due)
 
 
 def activation_clocks(view: JourneyView, params: Params, vocabulary: Vocabulary,

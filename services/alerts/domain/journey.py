@@ -57,8 +57,8 @@ def change_of(event_type: str, data: Mapping[str, Any], recorded_at: datetime) -
     entry_id = str(data["entry_id"])
     replaced = (str(data["supersedes"]),) if data.get("supersedes") else ()
 
-    def fact(kind: str, thread_id: str | None = None, **codes: Any) -> Fact:
-        return Fact(entry_id, person, kind, recorded_at, data["occurred_at"], thread_id, codes)
+    def fact(fact_kind: str, thread_id: str | None = None, /, **codes: Any) -> Fact:
+        return Fact(entry_id, person, fact_kind, recorded_at, data["occurred_at"], thread_id, codes)
 
     if event_type == events.CONTACT_LOGGED:
         added = [fact("contact", outcome=data["outcome"], organisation=data.get("organisation"))]

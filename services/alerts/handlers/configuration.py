@@ -9,7 +9,7 @@ A change of rules takes effect at once: the clocks concerned are computed again.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from services.alerts.domain import aggregates
 from services.alerts.domain import alerts as life
 from services.alerts.domain.rules import OverrideRejected
 from services.alerts.handlers.common import (
+    PURPOSE,
     AlertsContext,
     Forbidden,
     NotVisible,
@@ -31,6 +32,7 @@ from services.alerts.handlers.common import (
 from services.alerts.handlers.journey import recompute
 from services.alerts.handlers.reading import organisation_of, read_rules
 from shared.auth import Principal
+from shared.consent.decision import Actor, ConsentState
 
 RECOMPUTE_BATCH = 200
 
@@ -52,18 +54,26 @@ def require_manager(ctx: AlertsContext, principal: Principal, organisation: str,
 
 
 # -- a person's rules (the référent) --------------------------------------------------------------
+def is_referent(state: ConsentState | None, actor: Actor, now: datetime) -> bool:
+    """Whether the person named this professional their référent in a grant in force that
+    covers their alerts: the person's consent to the référent setting their rules."""
+    return state is not None and any(
+        grant.referent and grant.names(actor) and grant.active_at(now) and "alerts" in grant.categories
+        and grant.purpose == PURPOSE for grant in state.grants)
+
+
 def set_person_rule(ctx: AlertsContext, principal: Principal, beneficiary_id: str, rule: str,
                     override: dict[str, Any] | None, request_id: str | None) -> dict[str, Any]:
     """Set (or, with None, remove) the person's own parameters for one rule."""
     now = ctx.clock()
     action = "rules.set" if override is not None else "rules.clear"
     with ctx.uow() as work:
-        decision = judge(ctx, work, actor_of(principal, work), beneficiary_id, now)
+        actor = actor_of(principal, work)
+        decision = judge(ctx, work, actor, beneficiary_id, now)
         if "alerts" not in decision.permitted:
             refuse(work, principal, request_id, action=action, crude="U", beneficiary_id=beneficiary_id,
                    decision=decision)
-        by_referent = any(c.permitted and (c.rule or "").startswith("referent:") for c in decision.categories)
-        if not by_referent:
+        if not is_referent(work.consent_state(beneficiary_id), actor, now):
             audit(work, principal, request_id, action=action, crude="U", beneficiary_id=beneficiary_id,
                   outcome="deny", reason="not_referent")
             work.commit()
