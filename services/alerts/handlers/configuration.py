@@ -128,8 +128,8 @@ def set_organisation_rule(ctx: AlertsContext, principal: Principal, organisation
 def recompute_organisation(ctx: AlertsContext, organisation: str) -> int:
     """The clocks of every person routed to the organisation, again, a batch per transaction."""
     with ctx.uow() as work:
-        persons = sorted(work.session.execute(select(clocks.c.beneficiary_id.distinct()).where(
-            clocks.c.organisation == organisation)).scalars())
+        persons = sorted(work.session.execute(select(clocks.c.beneficiary_id).where(
+            clocks.c.organisation == organisation).distinct()).scalars())
     for start in range(0, len(persons), RECOMPUTE_BATCH):
         now = ctx.clock()
         with ctx.uow() as work:
