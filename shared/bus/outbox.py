@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from shared.bus.envelope import Envelope, encode, encode_many
+from shared.db.statements import insert_many
 
 
 class Outbox:
@@ -50,12 +51,12 @@ class Outbox:
             )
         )
 
-    def add_many(self, db: Session | Connection, envelopes: list[Envelope]) -> None:
+    def add_many(self, db: Session, envelopes: list[Envelope]) -> None:
         """Many events in one INSERT (a scan's batch), validated as ``encode_many`` does."""
         if not envelopes:
             return
         bodies = encode_many(envelopes)
-        db.execute(insert(self.table), [
+        insert_many(db, self.table, [
             {"event_id": e.id, "event_type": e.type, "routing_key": e.routing_key,
              "body": body.decode(), "created_at": e.occurred_at}
             for e, body in zip(envelopes, bodies, strict=True)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from services.alerts.adapters import orm
 from services.alerts.adapters.clock_store import ARMED
 from services.alerts.domain.clocks import Clock
 from services.alerts.handlers import scan
@@ -135,11 +136,11 @@ def test_raising_the_same_period_again_changes_nothing(alerts):
     [alert_id] = due_clocks(alerts, 1)
     scan.raise_due(alerts.ctx, alerts.now)
     with alerts.ctx.uow() as work:
-        rows = work.alerts.many([alert_id])
-        again = work.alerts.open_many([{**{k: getattr(rows[0], k) for k in (
-            "alert_id", "beneficiary_id", "rule", "subject_id", "period", "organisation", "audience",
-            "level", "snoozes", "anchor_at", "due_at", "raised_at", "opened_at", "next_at", "changed_at")},
-            "state": "open"}], {"seen_again"})
+        [row] = [r for r in work.session.execute(orm.clocks.select()).all()]
+        clock = work.clocks.of_person(row.beneficiary_id)[("not_seen", row.subject_id)]
+        again = work.alerts.open_many([clock], [None], alerts.now, {"seen_again"})
+        warned = work.alerts.warn_many([clock], alerts.now)
         work.commit()
-    assert again == []
+    assert again == [] and warned == []
     assert len(opened_events(alerts)) == 1
+    assert [a["state"] for a in alerts.alerts()] == ["open"]

@@ -7,11 +7,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.alerts.adapters.clock_store import ClockRow
 from services.alerts.adapters.orm import (
     alert_recipients,
     alerts,
@@ -20,7 +20,7 @@ from services.alerts.adapters.orm import (
     followers,
 )
 from services.alerts.domain.alerts import AlertRow
-from shared.db.statements import insert_ignoring_duplicates
+from shared.db.statements import column_arrays, insert_ignoring_duplicates, unnest_select
 
 
 @dataclass(frozen=True)
@@ -69,19 +69,34 @@ class AlertStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _insert(self):
-        dialect = self.session.get_bind().dialect.name
-        return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(alerts)
-
     # -- raising (the scan) --------------------------------------------------------------------
-    def open_many(self, rows: list[dict[str, Any]], reopenable: Collection[str]) -> list[str]:
-        """Insert these alerts as open. One that exists already is opened only if it was a
-        warning, or was resolved automatically for a reason that no longer holds (its period is
-        back); any other (open, acknowledged, resolved by hand) is left as it is. Returns the
+    _RAISED = ("alert_id", "beneficiary_id", "rule", "subject_id", "period", "organisation",
+               "anchor_at", "due_at", "next_at")
+
+    def _raised_rows(self, rows: list[ClockRow], next_at: list[datetime | None], state: str,
+                     now: datetime) -> list[dict[str, Any]]:
+        return [{"alert_id": r.alert_id, "beneficiary_id": r.beneficiary_id, "rule": r.rule,
+                 "subject_id": r.subject_id, "period": r.period, "organisation": r.organisation,
+                 "anchor_at": r.anchor_at, "due_at": r.due_at, "next_at": n, "state": state,
+                 "audience": "referent", "level": 0, "snoozes": 0, "raised_at": now,
+                 "opened_at": now if state == "open" else None, "changed_at": now}
+                for r, n in zip(rows, next_at, strict=True)]
+
+    def _postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def open_many(self, rows: list[ClockRow], next_at: list[datetime | None], now: datetime,
+                  reopenable: Collection[str]) -> list[str]:
+        """Raise these clocks' alerts as open. One that exists already is opened only if it was
+        a warning, or was resolved automatically for a reason that no longer holds (its period
+        is back); any other (open, acknowledged, resolved by hand) is left as it is. Returns the
         ids that are now open because of this call."""
         if not rows:
             return []
-        insert = self._insert()
+        values = self._raised_rows(rows, next_at, "open", now)
+        if self._postgresql():
+            return self._upsert_postgresql(values, now, reopenable, open_=True)
+        insert = sqlite_insert(alerts)
         excluded = insert.excluded
         statement = insert.on_conflict_do_update(
             index_elements=[alerts.c.alert_id],
@@ -95,15 +110,40 @@ class AlertStore:
                       and_(alerts.c.state == "resolved",
                            or_(*[alerts.c.resolution == code for code in sorted(reopenable)]))),
         ).returning(alerts.c.alert_id)
-        return list(self.session.execute(statement, rows).scalars())
+        return list(self.session.execute(statement, values).scalars())
 
-    def warn_many(self, rows: list[dict[str, Any]]) -> list[str]:
-        """Insert these alerts as warnings; one that exists in any state is left alone."""
+    def warn_many(self, rows: list[ClockRow], now: datetime) -> list[str]:
+        """Raise these clocks' alerts as warnings; one that exists in any state is left alone."""
         if not rows:
             return []
-        statement = self._insert().on_conflict_do_nothing(
+        values = self._raised_rows(rows, [None] * len(rows), "warning", now)
+        if self._postgresql():
+            return self._upsert_postgresql(values, now, (), open_=False)
+        statement = sqlite_insert(alerts).on_conflict_do_nothing(
             index_elements=[alerts.c.alert_id]).returning(alerts.c.alert_id)
-        return list(self.session.execute(statement, rows).scalars())
+        return list(self.session.execute(statement, values).scalars())
+
+    def _upsert_postgresql(self, values: list[dict[str, Any]], now: datetime,
+                           reopenable: Collection[str], *, open_: bool) -> list[str]:
+        """The same statements in one round trip: one array per column, unnested."""
+        columns = list(values[0])
+        source = unnest_select(self.session, alerts, columns)
+        statement = f"INSERT INTO alerts ({', '.join(columns)}) {source} ON CONFLICT (alert_id) "
+        if open_:
+            statement += (
+                "DO UPDATE SET state = 'open', raised_at = excluded.raised_at, "
+                "opened_at = excluded.opened_at, due_at = excluded.due_at, "
+                "anchor_at = excluded.anchor_at, organisation = excluded.organisation, level = 0, "
+                "audience = 'referent', next_at = excluded.next_at, resolved_at = NULL, "
+                "resolved_by = NULL, resolution = NULL, snoozed_until = NULL, "
+                "changed_at = excluded.changed_at "
+                "WHERE alerts.state = 'warning' OR (alerts.state = 'resolved' "
+                "AND alerts.resolution = ANY(CAST(:reopenable AS text[]))) ")
+        else:
+            statement += "DO NOTHING "
+        parameters: dict[str, Any] = column_arrays(alerts, values, columns)
+        parameters["reopenable"] = sorted(reopenable)
+        return list(self.session.execute(text(statement + "RETURNING alert_id"), parameters).scalars())
 
     # -- one alert -----------------------------------------------------------------------------
     def get(self, alert_id: str, *, for_update: bool = False) -> Alert | None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.alerts.adapters.orm import webhook_deliveries, webhooks
 from shared import crypto
+from shared.db.statements import insert_many
 
 MASTER_KEY_FILE = "alerts-master.key"
 
@@ -115,8 +116,7 @@ class WebhookStore:
 
     # -- deliveries ----------------------------------------------------------------------------
     def enqueue(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.session.execute(webhook_deliveries.insert(), rows)
+        insert_many(self.session, webhook_deliveries, rows)
 
     def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
         d = webhook_deliveries.c

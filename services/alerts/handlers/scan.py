@@ -41,17 +41,6 @@ class ScanReport:
     batches: int = 0
 
 
-def _alert_row(row: ClockRow, state: str, now: datetime, next_at: datetime | None) -> dict:
-    return {"alert_id": row.alert_id, "beneficiary_id": row.beneficiary_id, "rule": row.rule,
-            "subject_id": row.subject_id, "period": row.period, "organisation": row.organisation,
-            "state": state, "audience": "referent", "level": 0, "snoozes": 0,
-            "anchor_at": row.anchor_at, "due_at": row.due_at, "raised_at": now,
-            "opened_at": now if state == life.OPEN else None, "escalated_at": None,
-            "acknowledged_at": None, "acknowledged_by": None, "acknowledgement_reason": None,
-            "reported_last_seen_on": None, "snoozed_until": None, "resolved_at": None,
-            "resolved_by": None, "resolution": None, "next_at": next_at, "changed_at": now}
-
-
 def _facts(row: ClockRow) -> AlertFacts:
     return AlertFacts(row.alert_id, row.beneficiary_id, row.rule, row.subject_id, row.organisation)
 
@@ -71,9 +60,9 @@ def raise_due(ctx: AlertsContext, now: datetime, *, batch: int | None = None,
             to_raise = [r for r in rows if r.due_at is not None and r.due_at <= now]
             to_warn = [r for r in rows if r.due_at is not None and r.due_at > now]
             opened = set(work.alerts.open_many(
-                [_alert_row(r, life.OPEN, now, life.first_escalation(params(r.organisation, r.rule), now))
-                 for r in to_raise], automatic))
-            warned = set(work.alerts.warn_many([_alert_row(r, life.WARNING, now, None) for r in to_warn]))
+                to_raise, [life.first_escalation(params(r.organisation, r.rule), now) for r in to_raise],
+                now, automatic))
+            warned = set(work.alerts.warn_many(to_warn, now))
             work.clocks.fired(RAISED, to_raise, now)
             work.clocks.fired(WARNED, to_warn, now)
             publisher = Publisher(work, now)
