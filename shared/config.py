@@ -78,7 +78,7 @@ DOCUMENTED_VARIABLES: Mapping[str, tuple[str, str]] = {
     "RECORD_MASTER_KEY": ("(unset: var/keys/record-master.key)", "Base64 of 32 bytes; wraps each person's journey data key (crypto-shredding on erasure)."),
     "RECORD_PROTOCOL_FILE": ("(shipped templates)", "Exit-protocol templates replacing the shipped ones (which services to activate after which transition)."),
     "ALERTS_SCAN_INTERVAL_SECONDS": ("60", "How often the alerts worker scans for due alerts, escalations and ended snoozes."),
-    "ALERTS_SCAN_BATCH": ("1000", "Clocks or alerts a scan handles per transaction."),
+    "ALERTS_SCAN_BATCH": ("5000", "Clocks or alerts a scan handles per transaction."),
     "ALERTS_RULES_FILE": ("(shipped rules)", "An alert rules file replacing the shipped defaults (services/alerts/data/rules.json)."),
     "ALERTS_TIME_ZONE": ("Europe/Brussels", "Time zone in which a due date ends (exit-protocol activations)."),
     "ALERTS_MASTER_KEY": ("(unset: var/keys/alerts-master.key)", "Base64 of 32 bytes; seals the webhook secrets at rest."),

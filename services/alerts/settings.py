@@ -68,7 +68,7 @@ def load_alerts_settings(var_dir: Path, environ: Mapping[str, str] | None = None
         delays = ()
     if not delays or not all(math.isfinite(d) and 0 < d <= 86400 for d in delays):
         raise ConfigError("ALERTS_WEBHOOK_RETRY_DELAYS_SECONDS must list positive numbers of seconds")
-    batch = env.int("ALERTS_SCAN_BATCH", 1000)
+    batch = env.int("ALERTS_SCAN_BATCH", 5000)
     if not 1 <= batch <= 10000:
         raise ConfigError("ALERTS_SCAN_BATCH must be from 1 to 10000")
     retention = env.int("ALERTS_RESOLVED_RETENTION_DAYS", 90)

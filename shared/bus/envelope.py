@@ -92,6 +92,7 @@ def encode(envelope: Envelope) -> bytes:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _shape(envelope: Envelope) -> tuple[Any, ...] | None:
@@ -100,9 +101,7 @@ def _shape(envelope: Envelope) -> tuple[Any, ...] | None:
     if envelope.occurred_at.tzinfo is None or not all(
             isinstance(k, str) and isinstance(v, _SCALARS) for k, v in envelope.payload.items()):
         return None
-    try:
-        uuid.UUID(envelope.id)
-    except (TypeError, ValueError, AttributeError):
+    if not isinstance(envelope.id, str) or not _CANONICAL_UUID.match(envelope.id):
         return None
     correlation = envelope.correlation_id
     return (envelope.type, type(envelope.version), envelope.version, envelope.producer,

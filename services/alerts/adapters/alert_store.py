@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from services.alerts.adapters.clock_store import ClockRow
+from services.alerts.adapters.clock_store import DueRow
 from services.alerts.adapters.orm import (
     alert_recipients,
     alerts,
@@ -20,7 +20,7 @@ from services.alerts.adapters.orm import (
     followers,
 )
 from services.alerts.domain.alerts import AlertRow
-from shared.db.statements import column_arrays, insert_ignoring_duplicates, unnest_select
+from shared.db.statements import insert_ignoring_duplicates, staged
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,7 @@ class AlertStore:
         self.session = session
 
     # -- raising (the scan) --------------------------------------------------------------------
-    _RAISED = ("alert_id", "beneficiary_id", "rule", "subject_id", "period", "organisation",
-               "anchor_at", "due_at", "next_at")
-
-    def _raised_rows(self, rows: list[ClockRow], next_at: list[datetime | None], state: str,
+    def _raised_rows(self, rows: list[DueRow], next_at: list[datetime | None], state: str,
                      now: datetime) -> list[dict[str, Any]]:
         return [{"alert_id": r.alert_id, "beneficiary_id": r.beneficiary_id, "rule": r.rule,
                  "subject_id": r.subject_id, "period": r.period, "organisation": r.organisation,
@@ -85,9 +82,9 @@ class AlertStore:
     def _postgresql(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
 
-    def open_many(self, rows: list[ClockRow], next_at: list[datetime | None], now: datetime,
+    def open_many(self, rows: list[DueRow], next_at: list[datetime | None], now: datetime,
                   reopenable: Collection[str]) -> list[str]:
-        """Raise these clocks' alerts as open. One that exists already is opened only if it was
+        """Raise the alerts of these scheduled steps as open. One that exists already is opened only if it was
         a warning, or was resolved automatically for a reason that no longer holds (its period
         is back); any other (open, acknowledged, resolved by hand) is left as it is. Returns the
         ids that are now open because of this call."""
@@ -112,8 +109,8 @@ class AlertStore:
         ).returning(alerts.c.alert_id)
         return list(self.session.execute(statement, values).scalars())
 
-    def warn_many(self, rows: list[ClockRow], now: datetime) -> list[str]:
-        """Raise these clocks' alerts as warnings; one that exists in any state is left alone."""
+    def warn_many(self, rows: list[DueRow], now: datetime) -> list[str]:
+        """Raise the alerts of these scheduled steps as warnings; one that exists in any state is left alone."""
         if not rows:
             return []
         values = self._raised_rows(rows, [None] * len(rows), "warning", now)
@@ -125,10 +122,11 @@ class AlertStore:
 
     def _upsert_postgresql(self, values: list[dict[str, Any]], now: datetime,
                            reopenable: Collection[str], *, open_: bool) -> list[str]:
-        """The same statements in one round trip: one array per column, unnested."""
-        columns = list(values[0])
-        source = unnest_select(self.session, alerts, columns)
-        statement = f"INSERT INTO alerts ({', '.join(columns)}) {source} ON CONFLICT (alert_id) "
+        """The same statements for a whole batch: the rows are copied into a temporary table,
+        then inserted from it in one statement."""
+        source = staged(self.session, alerts, values)
+        columns = ", ".join(values[0])
+        statement = f"INSERT INTO alerts ({columns}) SELECT {columns} FROM {source} ON CONFLICT (alert_id) "
         if open_:
             statement += (
                 "DO UPDATE SET state = 'open', raised_at = excluded.raised_at, "
@@ -141,9 +139,8 @@ class AlertStore:
                 "AND alerts.resolution = ANY(CAST(:reopenable AS text[]))) ")
         else:
             statement += "DO NOTHING "
-        parameters: dict[str, Any] = column_arrays(alerts, values, columns)
-        parameters["reopenable"] = sorted(reopenable)
-        return list(self.session.execute(text(statement + "RETURNING alert_id"), parameters).scalars())
+        return list(self.session.execute(text(statement + "RETURNING alert_id"),
+                                         {"reopenable": sorted(reopenable)}).scalars())
 
     # -- one alert -----------------------------------------------------------------------------
     def get(self, alert_id: str, *, for_update: bool = False) -> Alert | None:

@@ -39,6 +39,12 @@ class ConfigStore:
         return {(r.scope_id, r.rule): Override(r.level, r.scope_id, r.rule, json.loads(r.params),
                                                r.set_by, r.set_at) for r in rows}
 
+    def every_override(self, level: str) -> dict[tuple[str, str], Override]:
+        """(scope id, rule) -> override, of every organisation (a small table)."""
+        rows = self.session.execute(select(rule_overrides).where(rule_overrides.c.level == level))
+        return {(r.scope_id, r.rule): Override(r.level, r.scope_id, r.rule, json.loads(r.params),
+                                               r.set_by, r.set_at) for r in rows}
+
     def set_override(self, level: str, scope_id: str, rule: str, params: dict[str, Any], by: str,
                      now: datetime) -> None:
         o = rule_overrides.c

@@ -6,7 +6,9 @@
 - ``last_seen``: when each person was last met anywhere, and the last attempt (a read model).
 - ``followers``: who follows each person (référent, care team), from the journey.
 - ``clocks``: per person, rule and watched thing, the period it is about, when it warns and
-  when it is due; ``next_at`` (indexed, only where set) is what the scan looks for.
+  when it is due.
+- ``clock_due``: the clocks with a step still to come (a warning, the alert), indexed by when:
+  what the scan reads. Raising deletes the row.
 - ``alerts``: one row per person, rule, watched thing and period (the id is derived from them),
   its state, escalation level and handling; ``next_at`` is the next escalation or the end of a
   snooze.
@@ -91,12 +93,26 @@ clocks = Table(
     Column("alert_id", String(36), nullable=False),
     Column("warn_at", UtcDateTime(), nullable=True),
     Column("due_at", UtcDateTime(), nullable=True),
-    Column("stage", String(10), nullable=False),  # armed | warned | raised
-    Column("next_at", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
-    Index("ix_clocks_next", "next_at", postgresql_where=text("next_at IS NOT NULL"),
-          sqlite_where=text("next_at IS NOT NULL")),
     Index("ix_clocks_person", "beneficiary_id"),
+)
+
+clock_due = Table(
+    "clock_due",
+    metadata,
+    Column("clock_id", String(36), primary_key=True),
+    Column("next_at", UtcDateTime(), nullable=False),
+    Column("step", String(10), nullable=False),  # warn | raise
+    Column("alert_id", String(36), nullable=False),
+    Column("beneficiary_id", String(36), nullable=False),
+    Column("rule", String(30), nullable=False),
+    Column("subject_id", String(36), nullable=False),
+    Column("organisation", String(120), nullable=True),
+    Column("period", String(120), nullable=False),
+    Column("anchor_at", UtcDateTime(), nullable=True),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Index("ix_clock_due_next", "next_at"),
+    Index("ix_clock_due_person", "beneficiary_id"),
 )
 
 alerts = Table(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.alerts.adapters.alert_store import Alert
-from services.alerts.adapters.clock_store import ARMED, RAISED, WARNED, ClockRow
+from services.alerts.adapters.clock_store import RAISE, WARN, ClockRow, due_row
 from services.alerts.adapters.journey_store import LastSeen
 from services.alerts.adapters.unit_of_work import AlertsUnitOfWork
 from services.alerts.domain import alerts as life
@@ -16,7 +16,6 @@ from services.alerts.domain.clocks import Clock, clocks_of, ending_reason
 from services.alerts.domain.journey import FactChange, JourneyView, change_of, fold
 from services.alerts.handlers.common import AlertsContext, params_for
 from services.alerts.handlers.publishing import AlertFacts, Publisher
-from shared.alerting import events as alert_events
 from shared.journey import events as journey_events
 
 
@@ -43,48 +42,59 @@ def apply_change(ctx: AlertsContext, work: AlertsUnitOfWork, change: FactChange,
     recompute(ctx, work, person, now, correlation_id)
 
 
-def _stage(found: tuple[str, str | None] | None, automatic: frozenset[str]) -> str:
-    """Where a clock entering a period starts, from the alert of that period if it exists."""
-    if found is None:
-        return ARMED
-    state, resolution = found
-    if state == life.WARNING:
-        return WARNED
-    if state == life.RESOLVED and resolution in automatic:
-        return ARMED  # resolved because the period seemed over; it is back, so it may open again
-    return RAISED
+def _next_step(clock: Clock, found: tuple[str, str | None] | None,
+               automatic: frozenset[str]) -> str | None:
+    """What the scan has still to do for a clock's period, from the period's alert if it exists:
+    warn then raise, raise, or nothing (raised already, or the clock is paused)."""
+    if clock.paused or clock.due_at is None:
+        return None
+    if found is not None:
+        state, resolution = found
+        if state == life.WARNING:
+            return RAISE
+        if not (state == life.RESOLVED and resolution in automatic):
+            return None  # raised; resolved by hand stays resolved for the period
+        # Resolved because the period seemed over, and it is back: it may open again.
+    return WARN if clock.warn_at is not None else RAISE
 
 
-def _same(row: ClockRow, clock: Clock, organisation: str | None, stage: str) -> bool:
-    return (row.period, row.anchor_at, row.variant, row.warn_at, row.due_at, row.organisation,
-            row.stage) == (clock.period, clock.anchor_at, clock.variant, clock.warn_at,
-                           clock.due_at, organisation, stage)
+def _same(row: ClockRow, clock: Clock, organisation: str | None) -> bool:
+    return (row.period, row.anchor_at, row.variant, row.warn_at, row.due_at, row.organisation) == (
+        clock.period, clock.anchor_at, clock.variant, clock.warn_at, clock.due_at, organisation)
 
 
 def recompute(ctx: AlertsContext, work: AlertsUnitOfWork, beneficiary_id: str, now: datetime,
               correlation_id: str | None = None) -> JourneyView:
-    """The person's clocks, alerts, last seen and followers, from their current facts. The
-    caller holds the person's lock (``JourneyStore.lock_person``)."""
+    """The person's clocks, schedule, alerts, last seen and followers, from their current
+    facts. The caller holds the person's lock (``JourneyStore.lock_person``). Locks are taken
+    clocks, then schedule, then alerts — the scan takes schedule then alerts — so the two never
+    wait on each other in a circle."""
     view = fold(beneficiary_id, work.journey.facts(beneficiary_id), ctx.journey_vocabulary)
     organisation = view.organisation
     params = params_for(ctx, work, organisation, beneficiary_id)
     desired = clocks_of(view, params, ctx.journey_vocabulary, ctx.settings.time_zone)
     existing = work.clocks.of_person(beneficiary_id, for_update=True)
+    scheduled = work.clocks.due_of_person(beneficiary_id, for_update=True)
     automatic = life.automatic_reasons(ctx.vocabulary)
-    entering = [c.alert_id for key, c in desired.items()
-                if key not in existing or existing[key].period != c.period]
-    states = work.alerts.states(entering)
+    states = work.alerts.states([c.alert_id for c in desired.values()])
     for key, clock in desired.items():
         old = existing.get(key)
-        stage = old.stage if old is not None and old.period == clock.period else \
-            _stage(states.get(clock.alert_id), automatic)
-        if old is None or not _same(old, clock, organisation, stage):
-            work.clocks.put(clock, organisation=organisation, stage=stage, exists=old is not None, now=now)
+        if old is None or not _same(old, clock, organisation):
+            work.clocks.put(clock, organisation=organisation, exists=old is not None, now=now)
+        step = _next_step(clock, states.get(clock.alert_id), automatic)
+        current = scheduled.get(clock.clock_id)
+        if step is None:
+            if current is not None:
+                work.clocks.unschedule([clock.clock_id])
+        else:
+            wanted = due_row(clock, organisation, step)
+            if current != wanted:
+                work.clocks.schedule(wanted, exists=current is not None)
     work.clocks.remove(old.clock_id for key, old in existing.items() if key not in desired)
-    current = {c.alert_id for c in desired.values()}
+    current_alerts = {c.alert_id for c in desired.values()}
     publisher = Publisher(work, now, correlation_id)
     for alert in work.alerts.unresolved_of(beneficiary_id, for_update=True):
-        if alert.alert_id in current:
+        if alert.alert_id in current_alerts:
             if alert.organisation != organisation:
                 work.alerts.change(alert.alert_id, {"organisation": organisation, "changed_at": now})
             continue
@@ -120,5 +130,3 @@ def forget_person(work: AlertsUnitOfWork, beneficiary_id: str) -> None:
     work.config.forget_person(beneficiary_id)
     work.webhooks.forget_person(beneficiary_id)
 
-
-__all__ = ["alert_events", "apply_change", "forget_person", "journey_event", "recompute"]

@@ -28,10 +28,10 @@ class AlertFacts:
     organisation: str | None
 
 
-def payload(alert: AlertFacts, state: str, at: datetime, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def payload(alert: AlertFacts, state: str, at: datetime | str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"alert_id": alert.alert_id, "beneficiary_id": alert.beneficiary_id, "rule": alert.rule,
-            "state": state, "at": at.isoformat(), "subject_id": alert.subject_id,
-            "organisation": alert.organisation, **(extra or {})}
+            "state": state, "at": at if isinstance(at, str) else at.isoformat(),
+            "subject_id": alert.subject_id, "organisation": alert.organisation, **(extra or {})}
 
 
 def webhook_body(envelope: Envelope) -> str:
@@ -47,11 +47,12 @@ class Publisher:
         self.work = work
         self.now = now
         self.correlation_id = correlation_id
+        self._at = now.isoformat()
         self.envelopes: list[Envelope] = []
 
     def add(self, event_type: str, alert: AlertFacts, state: str, extra: dict[str, Any] | None = None) -> None:
         self.envelopes.append(Envelope(
-            type=event_type, producer=PRODUCER, payload=payload(alert, state, self.now, extra),
+            type=event_type, producer=PRODUCER, payload=payload(alert, state, self._at, extra),
             correlation_id=self.correlation_id, occurred_at=self.now))
 
     def flush(self) -> list[Envelope]:

@@ -1,6 +1,6 @@
 """The periodic scan: raise what is due, escalate what nobody acknowledged, wake snoozes.
 
-It reads only due rows, through the partial indexes on ``clocks.next_at`` and ``alerts.next_at``
+It reads only due rows, through the indexes on ``clock_due.next_at`` and ``alerts.next_at``
 (never the whole population), in batches, each batch one transaction: rows are claimed with
 ``SELECT … FOR UPDATE SKIP LOCKED``, so several scanners share the work; the alert of a period
 has an id derived from the person, rule, watched thing and period and is inserted with
@@ -17,16 +17,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from services.alerts.adapters.clock_store import RAISED, WARNED, ClockRow
 from services.alerts.adapters.orm import projection
+from services.alerts.adapters.raising import Escalations, Raised, raise_and_tell, raise_batch
 from services.alerts.adapters.unit_of_work import AlertsUnitOfWork
 from services.alerts.domain import alerts as life
 from services.alerts.domain.clocks import alert_id as notice_key
+from services.alerts.domain.rules import Params
 from services.alerts.handlers.common import CATEGORY, PURPOSE, AlertsContext, OrganisationParams
 from services.alerts.handlers.journey import facts_of
 from services.alerts.handlers.publishing import AlertFacts, Publisher
 from shared.alerting import events
 from shared.consent.decision import Actor, Question, decide
+from shared.db.statements import among
 
 BatchHook = Callable[[AlertsUnitOfWork, int], None]
 
@@ -41,8 +43,19 @@ class ScanReport:
     batches: int = 0
 
 
-def _facts(row: ClockRow) -> AlertFacts:
+def _facts(row: Raised) -> AlertFacts:
     return AlertFacts(row.alert_id, row.beneficiary_id, row.rule, row.subject_id, row.organisation)
+
+
+def escalations(ctx: AlertsContext, work: AlertsUnitOfWork) -> Escalations:
+    """When a newly open alert first escalates, by rule and organisation."""
+    def days(params: Params) -> int | None:
+        return params.escalate_after_days if params.escalate_to else None
+
+    by_organisation = {}
+    for (organisation, rule), override in work.config.every_override("organisation").items():
+        by_organisation[(organisation, rule)] = days(ctx.rules.params(rule, override.params))
+    return Escalations({rule: days(p) for rule, p in ctx.rules.defaults.items()}, by_organisation)
 
 
 def raise_due(ctx: AlertsContext, now: datetime, *, batch: int | None = None,
@@ -51,66 +64,82 @@ def raise_due(ctx: AlertsContext, now: datetime, *, batch: int | None = None,
     report = report or ScanReport()
     size = batch or ctx.settings.scan_batch
     automatic = life.automatic_reasons(ctx.vocabulary)
+    with ctx.uow() as work:
+        timing = escalations(ctx, work)
+    postgresql = None
     while True:
         with ctx.uow() as work:
-            rows = work.clocks.claim_due(now, size)
+            if postgresql is None:
+                postgresql = work.session.get_bind().dialect.name == "postgresql"
+            if postgresql:
+                # The batch, its events and its deliveries in one statement.
+                told = raise_and_tell(work.session, now, size, timing, automatic)
+                if not told.claimed:
+                    return report
+                publisher = Publisher(work, now)
+                report.notices += _close_one_notices(ctx, work, publisher, told.close_ones, now)
+                publisher.flush()
+                report.opened += told.opened
+                report.warned += told.warned
+                report.batches += 1
+                if after_batch is not None:
+                    after_batch(work, report.batches)
+                work.commit()
+                continue
+            rows = raise_batch(work.session, now, size, timing, automatic)
             if not rows:
                 return report
-            params = OrganisationParams(ctx, work)
-            to_raise = [r for r in rows if r.due_at is not None and r.due_at <= now]
-            to_warn = [r for r in rows if r.due_at is not None and r.due_at > now]
-            opened = set(work.alerts.open_many(
-                to_raise, [life.first_escalation(params(r.organisation, r.rule), now) for r in to_raise],
-                now, automatic))
-            warned = set(work.alerts.warn_many(to_warn, now))
-            work.clocks.fired(RAISED, to_raise, now)
-            work.clocks.fired(WARNED, to_warn, now)
             publisher = Publisher(work, now)
-            for r in to_raise:
-                if r.alert_id in opened:
-                    publisher.add(events.ALERT_OPENED, _facts(r), life.OPEN,
-                                  {"due_at": r.due_at.isoformat() if r.due_at else None})
-            for r in to_warn:
-                if r.alert_id in warned:
-                    publisher.add(events.ALERT_WARNED, _facts(r), life.WARNING,
-                                  {"due_at": r.due_at.isoformat() if r.due_at else None})
-            report.notices += _close_one_notices(ctx, work, publisher,
-                                                 [r for r in to_raise if r.alert_id in opened
-                                                  and r.rule == "not_seen"], now)
+            for r in rows:
+                due = r.due_at.isoformat() if r.due_at else None
+                if r.opened:
+                    publisher.add(events.ALERT_OPENED, _facts(r), life.OPEN, {"due_at": due})
+                elif r.warned:
+                    publisher.add(events.ALERT_WARNED, _facts(r), life.WARNING, {"due_at": due})
+            report.notices += _close_one_notices(
+                ctx, work, publisher, _candidates(work, [r for r in rows if r.opened and r.rule == "not_seen"]),
+                now)
             publisher.flush()
-            report.opened += len(opened)
-            report.warned += len(warned)
+            report.opened += sum(r.opened for r in rows)
+            report.warned += sum(r.warned for r in rows)
             report.batches += 1
             if after_batch is not None:
                 after_batch(work, report.batches)
             work.commit()
 
 
-def _close_one_notices(ctx: AlertsContext, work: AlertsUnitOfWork, publisher: Publisher,
-                       rows: list[ClockRow], now: datetime) -> int:
-    """Close ones the person chose (a grant covering alerts) get a notice that holds no record
-    data: "your contact person has been asked to get in touch"."""
+def _candidates(work: AlertsUnitOfWork, rows: list[Raised]) -> list[tuple[Raised, str]]:
+    """The opened not-seen alerts whose person has a close one with an active grant."""
     if not rows:
-        return 0
+        return []
     g = projection.grants.c
     by_person = {r.beneficiary_id: r for r in rows}
     found = work.session.execute(select(g.beneficiary_id, g.grantee).where(
-        g.beneficiary_id.in_(sorted(by_person)), g.grantee_kind == "close_one", g.active.is_(True)))
+        among(work.session, g.beneficiary_id, sorted(by_person)), g.grantee_kind == "close_one",
+        g.active.is_(True)))
+    return [(by_person[person], close_one) for person, close_one in found.all()]
+
+
+def _close_one_notices(ctx: AlertsContext, work: AlertsUnitOfWork, publisher: Publisher,
+                       candidates: list[tuple[Raised, str]], now: datetime) -> int:
+    """Close ones the person chose (a grant covering alerts) get a notice that holds no record
+    data: "your contact person has been asked to get in touch"."""
     notices = []
-    for beneficiary_id, close_one in sorted(set(found.all())):
-        question = Question(beneficiary_id, "read", (CATEGORY,), PURPOSE, now)
-        decision = decide(work.consent_state(beneficiary_id), Actor(close_one, "close_one"), question,
+    by_notice: dict[str, Raised] = {}
+    for row, close_one in sorted(set(candidates), key=lambda c: (c[0].beneficiary_id, c[1])):
+        question = Question(row.beneficiary_id, "read", (CATEGORY,), PURPOSE, now)
+        decision = decide(work.consent_state(row.beneficiary_id), Actor(close_one, "close_one"), question,
                           ctx.policy)
         if CATEGORY not in decision.permitted:
             continue
-        row = by_person[beneficiary_id]
-        notices.append({"notice_id": notice_key(beneficiary_id, "close_one_notice", close_one, row.alert_id),
-                        "alert_id": row.alert_id, "beneficiary_id": beneficiary_id,
-                        "close_one": close_one, "created_at": now})
+        notice_id = notice_key(row.beneficiary_id, "close_one_notice", close_one, row.alert_id)
+        by_notice[notice_id] = row
+        notices.append({"notice_id": notice_id, "alert_id": row.alert_id,
+                        "beneficiary_id": row.beneficiary_id, "close_one": close_one, "created_at": now})
     made = set(work.alerts.add_notices(notices))
     for notice in notices:
         if notice["notice_id"] in made:
-            publisher.add(events.CLOSE_ONE_NOTICE, _facts(by_person[notice["beneficiary_id"]]),
+            publisher.add(events.CLOSE_ONE_NOTICE, _facts(by_notice[notice["notice_id"]]),
                           life.OPEN, {"close_one": notice["close_one"], "notice_id": notice["notice_id"]})
     return len(made)
 

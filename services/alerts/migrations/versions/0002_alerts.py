@@ -1,4 +1,4 @@
-"""Journey facts, followers, clocks, alerts and their handling, organisations' settings and
+"""Journey facts, followers, clocks and their schedule, alerts and their handling, organisations' settings and
 webhooks, close ones' notices, and the local consent projection that decides who sees an alert.
 
 The walking skeleton's ``last_seen`` table stays as it was; its rows are kept.
@@ -62,14 +62,25 @@ def upgrade() -> None:
         sa.Column("alert_id", sa.String(36), nullable=False),
         _when("warn_at"),
         _when("due_at"),
-        sa.Column("stage", sa.String(10), nullable=False),
-        _when("next_at"),
         _when("updated_at", nullable=False),
     )
-    op.create_index("ix_clocks_next", "clocks", ["next_at"],
-                    postgresql_where=sa.text("next_at IS NOT NULL"),
-                    sqlite_where=sa.text("next_at IS NOT NULL"))
     op.create_index("ix_clocks_person", "clocks", ["beneficiary_id"])
+    op.create_table(
+        "clock_due",
+        sa.Column("clock_id", sa.String(36), primary_key=True),
+        _when("next_at", nullable=False),
+        sa.Column("step", sa.String(10), nullable=False),
+        sa.Column("alert_id", sa.String(36), nullable=False),
+        sa.Column("beneficiary_id", sa.String(36), nullable=False),
+        sa.Column("rule", sa.String(30), nullable=False),
+        sa.Column("subject_id", sa.String(36), nullable=False),
+        sa.Column("organisation", sa.String(120), nullable=True),
+        sa.Column("period", sa.String(120), nullable=False),
+        _when("anchor_at"),
+        _when("due_at", nullable=False),
+    )
+    op.create_index("ix_clock_due_next", "clock_due", ["next_at"])
+    op.create_index("ix_clock_due_person", "clock_due", ["beneficiary_id"])
     op.create_table(
         "alerts",
         sa.Column("alert_id", sa.String(36), primary_key=True),
@@ -179,6 +190,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     drop_consent_projection_tables()
     for table in ("close_one_notices", "webhook_deliveries", "webhooks", "rule_overrides",
-                  "organisation_settings", "alert_recipients", "alerts", "clocks", "followers",
+                  "organisation_settings", "alert_recipients", "alerts", "clock_due", "clocks",
+                  "followers",
                   "journey_facts"):
         op.drop_table(table)
