@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
@@ -291,6 +291,3 @@ class AlertStore:
         for table in (close_one_notices, alerts):
             self.session.execute(delete(table).where(table.c.beneficiary_id == beneficiary_id))
 
-
-def ids_of(items: Iterable[Alert]) -> list[str]:
-    return [a.alert_id for a in items]

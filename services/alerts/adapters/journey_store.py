@@ -83,10 +83,6 @@ class JourneyStore:
                 {"beneficiary_id": beneficiary_id, "subject": f.subject, "role": f.role,
                  "organisation": f.organisation, "profession": f.profession} for f in current])
 
-    def followers_of(self, beneficiary_id: str) -> list[Follower]:
-        rows = self.session.execute(select(followers).where(followers.c.beneficiary_id == beneficiary_id))
-        return [Follower(r.subject, r.role, r.organisation, r.profession) for r in rows]
-
     def forget(self, beneficiary_id: str) -> None:
         for table in (journey_facts, followers, last_seen):
             self.session.execute(delete(table).where(table.c.beneficiary_id == beneficiary_id))

@@ -122,10 +122,6 @@ def _next_escalation(params: Params, level: int, now: datetime) -> datetime | No
     return now + timedelta(days=params.escalate_after_days)
 
 
-def first_escalation(params: Params, opened_at: datetime) -> datetime | None:
-    return _next_escalation(params, 0, opened_at)
-
-
 @dataclass(frozen=True)
 class Escalation:
     level: int

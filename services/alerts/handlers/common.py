@@ -8,10 +8,9 @@ allowed" are one answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from services.alerts.adapters.unit_of_work import AlertsUnitOfWork
 from services.alerts.adapters.webhook_store import SecretBox
@@ -131,15 +130,3 @@ class OrganisationParams:
         if organisation not in self._cache:
             self._cache[organisation] = params_for(self.ctx, self.work, organisation, None)
         return self._cache[organisation][rule]
-
-
-def label(vocabulary: Vocabulary, list_name: str, code: str | None, language: str) -> str | None:
-    return None if code is None else vocabulary[list_name].label(code, language)
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def mapping_of(obj: Any) -> Mapping[str, Any]:
-    return obj if isinstance(obj, Mapping) else obj.__dict__
