@@ -161,3 +161,23 @@ def test_a_batch_still_refuses_personal_data_and_bad_ids():
     with pytest.raises(InvalidEnvelope):
         encode_many([good, Envelope(type="alert.opened", producer="alerts",
                                     payload={"alert_id": {"email": "a@b.c"}})])
+
+
+def test_strict_withdrawal_waits_for_the_alerts_projection_by_default(tmp_path):
+    from services.consent.settings import load_consent_settings
+
+    assert load_consent_settings(tmp_path, {}).strict_projections == ("record", "alerts")
+
+
+def test_alerts_settings_refuse_what_they_cannot_use(tmp_path):
+    from services.alerts.settings import load_alerts_settings
+    from shared.config import ConfigError
+
+    defaults = load_alerts_settings(tmp_path, {})
+    assert defaults.webhook_require_https and not defaults.webhook_allow_private
+    assert defaults.scan_batch == 5000 and defaults.webhook_max_attempts == 6
+    for bad in ({"ALERTS_TIME_ZONE": "Mars/Olympus"}, {"ALERTS_WEBHOOK_ALLOW_PRIVATE": "perhaps"},
+                {"ALERTS_SCAN_BATCH": "0"}, {"ALERTS_WEBHOOK_RETRY_DELAYS_SECONDS": "5,-1"},
+                {"ALERTS_SCAN_INTERVAL_SECONDS": "0"}):
+        with pytest.raises(ConfigError):
+            load_alerts_settings(tmp_path, bad)
