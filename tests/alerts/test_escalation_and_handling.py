@@ -125,3 +125,14 @@ def test_the_scope_is_checked_before_anything(alerts, person):
                                   headers=reader)
     assert response.status_code == 403
     assert response.get_json()["type"] == "urn:relais:problem:insufficient-scope"
+
+
+def test_without_a_referent_the_care_team_is_asked_at_once(alerts):
+    person = alerts.register("cm-1", **CASE_MANAGER)  # nobody named référent in the journey
+    sw = with_care_team(alerts, person)
+    alert_id = raised(alerts, person)
+    assert [a["alert_id"] for a in inbox(alerts, sw)] == [alert_id]
+    # The organisation's own system sees the alerts routed to its organisation.
+    system = alerts.as_("sys-cpas", role="system", org="org-cpas", profession="case_manager")
+    assert [a["alert_id"] for a in inbox(alerts, system)] == [alert_id]
+    assert inbox(alerts, alerts.as_("sys-x", role="system", org="org-other", profession="case_manager")) == []

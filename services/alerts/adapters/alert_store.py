@@ -202,12 +202,13 @@ class AlertStore:
         f = followers.c
         as_referent = select(f.beneficiary_id).where(f.subject == subject, f.role == "referent")
         in_team = select(f.beneficiary_id).where(f.subject == subject, f.role == "care_team")
-        with_referent = select(f.beneficiary_id).where(f.role == "referent")
+        referent = followers.alias("referent")
+        has_referent = select(referent.c.subject).where(
+            referent.c.beneficiary_id == a.beneficiary_id, referent.c.role == "referent").exists()
         named = select(alert_recipients.c.alert_id).where(alert_recipients.c.subject == subject)
         reach = or_(
             a.beneficiary_id.in_(as_referent),
-            and_(a.beneficiary_id.in_(in_team),
-                 or_(a.audience == "care_team", ~a.beneficiary_id.in_(with_referent))),
+            and_(a.beneficiary_id.in_(in_team), or_(a.audience == "care_team", ~has_referent)),
             a.alert_id.in_(named),
         )
         return self._page(reach, states, rules, after, limit)
