@@ -8,9 +8,11 @@ run, measured by the same load generator: wrk (Debian package `wrk`), same threa
 connections and duration. Phases are interleaved and repeated (--runs); the median run is
 reported.
 
-The call is the record service's `GET /beneficiaries/{id}/timeline` (scope record:read): the
-service verifies the token, reads the journey and writes its audit event in the same
-transaction. Through the gateway, the gateway also verifies the token, checks its revocation
+The call is the record service's `GET /beneficiaries/{id}/timeline` (scope record:read) of a
+person who let the benchmark's organisation see their contacts and has no entry yet: the
+service verifies the token, decides from its consent projection, reads the journey and writes
+its audit event in the same transaction (bench/record_journey.py measures the same call on a
+loaded journey). Through the gateway, the gateway also verifies the token, checks its revocation
 list and rate limits (set high enough not to refuse), and forwards.
 
 A fourth phase puts the bare app behind the gateway (as if it were a service), to show the
@@ -88,6 +90,25 @@ def wrk(url: str, token: str | None, args: argparse.Namespace) -> dict[str, floa
             "non_2xx": float(bad.group(1)) if bad else 0.0, "socket_errors": 1.0 if errors else 0.0}
 
 
+def _grant_to_bench_org(record_url: str, person: str) -> None:
+    """The person let the benchmark's organisation see their contacts (record's projection)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from services.record.adapters.orm import projection
+    from shared.consent import events
+    from shared.consent.decision import GrantTerms
+
+    terms = GrantTerms(str(uuid.uuid4()), 1, "organisation", "bench-org", frozenset({"contacts"}),
+                       "care_coordination", frozenset({"read"}), datetime(2024, 1, 1, tzinfo=UTC), None)
+    engine = create_engine(record_url)
+    with Session(engine) as session, session.begin():
+        projection.apply(session, events.GRANT_GIVEN, events.grant_given(person, terms, 1))
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per phase")
@@ -123,6 +144,8 @@ def main() -> None:
     for service in ("gateway", "record"):
         upgrade(service, env[f"{service.upper()}_DATABASE_URL"])
     client_id, secret = admin.create_client("bench", ["record:read"], "bench-org", "case_manager")
+    person = uuid.uuid4()
+    _grant_to_bench_org(env["RECORD_DATABASE_URL"], str(person))
 
     processes = []
     try:
@@ -135,7 +158,6 @@ def main() -> None:
             wait_http(f"http://127.0.0.1:{port}/healthz", process)
         token = requests.post(f"http://127.0.0.1:{gateway_port}/oauth/token", auth=(client_id, secret),
                               data={"grant_type": "client_credentials"}, timeout=10).json()["access_token"]
-        person = uuid.uuid4()
         phases = {
             "bare Flask {ok: true}": (f"http://127.0.0.1:{bare_port}/ok", None),
             "bare Flask, through gateway": (f"http://127.0.0.1:{gateway_port}/api/v1/alerts/ok", token),

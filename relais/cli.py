@@ -103,6 +103,10 @@ def _migrate_all(services: tuple[str, ...] = SERVICES) -> None:
     from services.gateway.app import key_store
 
     key_store(load_settings("gateway")).ensure_key()
+    if "gateway" in services:  # the web pages sign people in as the gateway's own client
+        from services.gateway.admin import ensure_web_client
+
+        ensure_web_client()
 
 
 @main.command()

@@ -83,3 +83,17 @@ ensure_postgresql() {
   fi
   wait_port 127.0.0.1 5432 60 PostgreSQL
 }
+
+ensure_chromium() {
+  # The browser tests drive Debian's Chromium with Playwright (never Playwright's own download).
+  [ -x /usr/bin/chromium ] && return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "Chromium is missing: install it as /usr/bin/chromium for the browser tests"
+    return 1
+  fi
+  say "installing Debian's chromium package (for the browser tests)"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}

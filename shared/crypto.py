@@ -62,16 +62,32 @@ def derive_key(master_key: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose).derive(master_key)
 
 
+class Sealer:
+    """Seals and opens values under one data key; make one per key and reuse it for many values
+    (setting up the cipher costs more than opening a small value)."""
+
+    __slots__ = ("_cipher",)
+
+    def __init__(self, key: bytes) -> None:
+        self._cipher = AESGCM(key)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._cipher.encrypt(nonce, plaintext, aad)
+
+    def open(self, sealed: bytes, aad: bytes) -> bytes:
+        try:
+            return self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+        except (InvalidTag, ValueError):
+            raise SealBroken("the sealed value does not open with this key and context") from None
+
+
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return Sealer(key).seal(plaintext, aad)
 
 
 def open_sealed(key: bytes, sealed: bytes, aad: bytes) -> bytes:
-    try:
-        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
-    except (InvalidTag, ValueError):
-        raise SealBroken("the sealed value does not open with this key and context") from None
+    return Sealer(key).open(sealed, aad)
 
 
 class KeyWrapper:

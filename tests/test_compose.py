@@ -248,6 +248,13 @@ def test_postgres_is_version_15_checked_with_pg_isready(services):
         ("postgres", "/var/lib/postgresql/data"),
         ("rabbitmq", "/var/lib/rabbitmq"),
         ("gateway", "/var/lib/relais"),
+        # Keys must outlive a container, and a service and its worker must hold the same ones.
+        ("consent", "/var/lib/relais/keys"),
+        ("consent-worker", "/var/lib/relais/keys"),
+        ("record", "/var/lib/relais/keys"),
+        ("record-worker", "/var/lib/relais/keys"),
+        ("audit", "/var/lib/relais/audit-keys"),
+        ("audit-worker", "/var/lib/relais/audit-keys"),
     ],
 )
 def test_stateful_services_keep_their_data_in_named_volumes(compose, services, name, mount):

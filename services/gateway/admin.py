@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from services.gateway.adapters.clients import ClientRepository
 from services.gateway.adapters.identities import IdentityRepository, new_totp_secret, totp_uri
+from services.gateway.adapters.secret_box import totp_box
 from services.gateway.app import key_store
 from services.gateway.domain.identities import IdentityError, check_code, check_new_user
 from services.gateway.domain.scopes import unknown_scopes
+from services.gateway.settings import gateway_key, load_gateway_settings
 from shared.config import load_settings
 from shared.db.engine import get_engine, session_factory
 
@@ -26,9 +28,13 @@ def _sessions():
     return session_factory(get_engine(settings.database_url))
 
 
+def _identities(session) -> IdentityRepository:
+    return IdentityRepository(session, totp_box(gateway_key(load_settings("gateway"))))
+
+
 def create_organisation(code: str, name: str) -> None:
     with _sessions()() as session, session.begin():
-        IdentityRepository(session).create_organisation(code, name)
+        _identities(session).create_organisation(code, name)
 
 
 def create_user(
@@ -45,7 +51,7 @@ def create_user(
                    beneficiary=beneficiary, totp=totp)
     secret = new_totp_secret() if totp else None
     with _sessions()() as session, session.begin():
-        user_id = IdentityRepository(session).create_user(
+        user_id = _identities(session).create_user(
             username, role, password, organisation=organisation, profession=profession,
             beneficiary=beneficiary, totp_secret=secret,
         )
@@ -91,8 +97,21 @@ def create_client(
         )
 
 
+def ensure_web_client() -> str:
+    """Register the web pages' own OAuth client for this issuer (idempotent)."""
+    from services.gateway.web.client import register_web_client, web_client
+
+    settings = load_settings("gateway")
+    gateway = load_gateway_settings(settings)
+    client = web_client(gateway_key(settings), settings.issuer, gateway.internal_url)
+    if not register_web_client(_sessions(), client):
+        raise RuntimeError("the gateway database did not take the web pages' client")
+    return client.client_id
+
+
 def rotate_keys() -> str:
     return key_store(load_settings("gateway")).rotate()
 
 
-__all__ = ["IdentityError", "NewUser", "create_client", "create_organisation", "create_user", "rotate_keys"]
+__all__ = ["IdentityError", "NewUser", "create_client", "create_organisation", "create_user", "ensure_web_client",
+           "rotate_keys"]

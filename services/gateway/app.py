@@ -13,14 +13,16 @@ from flask import Flask
 from requests.adapters import HTTPAdapter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from services.gateway import web
 from services.gateway.adapters import orm
 from services.gateway.adapters.login_throttle import LoginThrottle
 from services.gateway.adapters.rate_limits import RateLimiter
+from services.gateway.adapters.secret_box import totp_box
 from services.gateway.adapters.signing_keys import KeyStore
 from services.gateway.api import docs, edge, login, proxy
 from services.gateway.api import oauth as oauth_api
 from services.gateway.oauth import init_oauth
-from services.gateway.settings import load_gateway_settings
+from services.gateway.settings import gateway_key, load_gateway_settings
 from shared.auth import StaticKeySource, TokenVerifier, audience_of
 from shared.config import Settings, load_settings
 from shared.runtime import build_runtime
@@ -48,6 +50,7 @@ def create_app(
     runtime = build_runtime(settings, orm.metadata)
     keys = key_store(settings, clock)
     keys.ensure_key()
+    secrets_key = gateway_key(settings)
     app = create_service_app(
         settings,
         title="Relais gateway",
@@ -85,7 +88,11 @@ def create_app(
     app.extensions["relais.oauth"] = init_oauth(
         app, runtime.sessions, keys, verifier, settings.issuer, settings.token_ttl_seconds,
         gateway.refresh_token_ttl_seconds, gateway.revocation_refresh_seconds,
+        totp_seeds=totp_box(secrets_key),
     )
+    web.install(app, settings=settings, gateway=gateway, key=secrets_key, sessions=runtime.sessions,
+                verifier=verifier, clock=clock or time.time,
+                api_blueprints=[oauth_api.bp, proxy.bp, docs.bp, login.bp])
     return app
 
 

@@ -22,6 +22,7 @@ from joserfc import jws
 
 from services.gateway.adapters.clients import Client, ClientRepository
 from services.gateway.adapters.identities import IdentityRepository
+from services.gateway.adapters.secret_box import SecretBox
 from services.gateway.adapters.signing_keys import ALGORITHM, KeyStore
 from services.gateway.adapters.tokens import (
     AuthorizationCodes,
@@ -130,13 +131,15 @@ def init_oauth(
     ttl_seconds: int,
     refresh_ttl_seconds: int,
     revocation_refresh_seconds: float = 2.0,
+    *,
+    totp_seeds: SecretBox,
 ) -> OAuthParts:
     codes = AuthorizationCodes(sessions)
     revoked = RevokedAccessTokens(sessions, revocation_refresh_seconds)
     refresh_tokens = RefreshTokens(sessions, refresh_ttl_seconds, revoked)
 
     def identities() -> IdentityRepository:
-        return IdentityRepository(sessions())
+        return IdentityRepository(sessions(), totp_seeds)
 
     def user_by_id(user_id: str) -> User | None:
         repository = identities()

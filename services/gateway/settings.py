@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.gateway.domain.lockout import LockoutPolicy
-from shared.config import Settings, env_reader
+from shared.config import ConfigError, Settings, env_reader
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,10 @@ class GatewaySettings:
     revocation_refresh_seconds: float
     key_grace_seconds: float
     trusted_proxies: int
+    gateway_key_b64: str | None
+    web_session_idle_seconds: float
+    secure_cookies: bool
+    internal_url: str
 
 
 def load_gateway_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -39,4 +43,34 @@ def load_gateway_settings(settings: Settings, environ: Mapping[str, str] | None 
         # of the last token it signed, plus a minute for clocks and caches.
         key_grace_seconds=env.float("RELAIS_KEY_GRACE_SECONDS", settings.token_ttl_seconds + 60.0),
         trusted_proxies=env.int("RELAIS_TRUSTED_PROXIES", 0),
+        gateway_key_b64=env.str("RELAIS_GATEWAY_KEY", "") or None,
+        web_session_idle_seconds=env.float("RELAIS_WEB_SESSION_IDLE_SECONDS", 1800.0),
+        secure_cookies=_secure_cookies(env.str("RELAIS_WEB_SECURE_COOKIES", "auto"), settings.issuer),
+        internal_url=env.str("RELAIS_GATEWAY_INTERNAL_URL", "").rstrip("/") or _own_address(settings),
     )
+
+
+def _secure_cookies(raw: str, issuer: str) -> bool:
+    value = raw.strip().lower()
+    if value == "auto":
+        return issuer.startswith("https://")
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ConfigError("RELAIS_WEB_SECURE_COOKIES must be auto, true or false")
+
+
+def _own_address(settings: Settings) -> str:
+    """The gateway's own listening address, for its pages' server-to-server OAuth calls."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def gateway_key(settings: Settings, environ: Mapping[str, str] | None = None) -> bytes:
+    """The key that seals the gateway's secrets at rest (TOTP seeds, web sessions' tokens)."""
+    from services.gateway.adapters.secret_box import load_gateway_key
+
+    return load_gateway_key(load_gateway_settings(settings, environ).gateway_key_b64, settings.var_dir / "keys")

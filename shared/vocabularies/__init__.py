@@ -75,7 +75,7 @@ class CodeList:
         return code if term is None else term.label(language)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per loaded file
 class Vocabulary:
     name: str
     version: str

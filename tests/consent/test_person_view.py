@@ -99,3 +99,22 @@ def test_who_can_see_me_joins_grants_with_the_policy(consent, person):
                         headers=me(consent, person))
     items = consent.client.get("/me/reach", headers=me(consent, person)).get_json()["items"]
     assert all(i["grantee"] != "org-ssm" for i in items)
+
+
+def test_the_person_lists_whom_they_blocked_and_the_emergency_accesses(consent, person):
+    assert consent.client.get("/me/exclusions", headers=me(consent, person)).get_json() == {"items": []}
+    consent.client.post("/me/exclusions", json={"kind": "organisation", "target": "org-ssm"},
+                        headers=me(consent, person))
+    blocked = consent.client.get("/me/exclusions", headers=me(consent, person)).get_json()["items"]
+    assert [(x["kind"], x["target"], x["lifted_at"]) for x in blocked] == [("organisation", "org-ssm", None)]
+    assert consent.client.get("/me/emergencies", headers=me(consent, person)).get_json() == {"items": []}
+    opened = consent.client.post(f"/beneficiaries/{person}/emergency-access",
+                                 json={"reason_code": "medical_emergency", "categories": ["steps"], "hours": 2},
+                                 headers=consent.as_("er-doctor", role="professional", org="org-hospital",
+                                                     profession="physician"))
+    assert opened.status_code == 201, opened.get_json()
+    items = consent.client.get("/me/emergencies", headers=me(consent, person)).get_json()["items"]
+    assert [(e["organisation"], e["profession"], e["reason_code"], e["categories"]) for e in items] == [
+        ("org-hospital", "physician", "medical_emergency", ["steps"])]
+    other = consent.client.post("/beneficiaries", headers=consent.as_("cm-1", **CASE_MANAGER)).get_json()["id"]
+    assert consent.client.get("/me/emergencies", headers=me(consent, other)).get_json() == {"items": []}

@@ -3,6 +3,7 @@ server standing in for the services behind the door."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,13 +134,21 @@ def authorize_params(client_id: str, challenge: str | None, **extra: str) -> dic
     return {k: v for k, v in params.items() if v != ""}
 
 
+def csrf_token_in(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
 def sign_in(http, client_id: str, username: str, password: str = PASSWORD, code: str = "",
             **extra: str):
-    """Post the sign-in form; returns (response, verifier)."""
+    """Load the sign-in page, then post its form; returns (response, verifier)."""
     verifier, challenge = pkce_pair()
     params = authorize_params(client_id, challenge, **extra)
+    page = http.get("/oauth/authorize", query_string=params)
+    token = csrf_token_in(page.get_data(as_text=True)) if page.status_code == 200 else ""
     response = http.post("/oauth/authorize", query_string=params,
-                         data={"username": username, "password": password, "code": code},
+                         data={"username": username, "password": password, "code": code, "csrf_token": token},
                          headers={"Accept": "application/problem+json"})
     return response, verifier
 

@@ -11,6 +11,7 @@ from tests.gateway.conftest import (
     REDIRECT,
     authorize_params,
     code_from,
+    csrf_token_in,
     exchange,
     sign_in,
     tokens_for,
@@ -233,11 +234,42 @@ def test_an_auditor_needs_the_totp_code(http, web_app_client, auditor):
 
 def test_the_sign_in_page_is_html_for_browsers(http, web_app_client, professional):
     params = authorize_params(web_app_client, pkce_pair()[1])
-    failed = http.post("/oauth/authorize", query_string=params, headers={"Accept": "text/html"},
-                       data={"username": professional.username, "password": "nope"})
+    token = csrf_token_in(http.get("/oauth/authorize", query_string=params).get_data(as_text=True))
+    failed = http.post("/oauth/authorize", query_string=params,
+                       headers={"Accept": "text/html", "Accept-Language": "en"},
+                       data={"username": professional.username, "password": "nope", "csrf_token": token})
     assert failed.status_code == 401 and failed.mimetype == "text/html"
     assert "not right" in failed.get_data(as_text=True)
     assert "nope" not in failed.get_data(as_text=True)
+
+
+def test_the_sign_in_form_refuses_a_post_without_its_csrf_token(http, web_app_client, professional):
+    params = authorize_params(web_app_client, pkce_pair()[1])
+    for token in (None, "forged-token"):
+        data = {"username": professional.username, "password": PASSWORD}
+        if token:
+            data["csrf_token"] = token
+        refused = http.post("/oauth/authorize", query_string=params, data=data,
+                            headers={"Accept": "text/html", "Accept-Language": "en"})
+        assert refused.status_code == 400 and "Location" not in refused.headers
+        assert "expired" in refused.get_data(as_text=True)
+        assert csrf_token_in(refused.get_data(as_text=True))  # a fresh form to try again
+    # a token of another browser's session does not work here either
+    other = http.application.test_client()
+    foreign = csrf_token_in(other.get("/oauth/authorize", query_string=params).get_data(as_text=True))
+    refused = http.post("/oauth/authorize", query_string=params,
+                        data={"username": professional.username, "password": PASSWORD, "csrf_token": foreign})
+    assert refused.status_code == 400 and "Location" not in refused.headers
+
+
+def test_the_sign_in_page_speaks_the_browsers_language(http, web_app_client):
+    params = authorize_params(web_app_client, pkce_pair()[1])
+    for language, words in (("nl-BE,nl;q=0.9", "Aanmelden"), ("fr-BE", "Se connecter"), ("en-GB", "Sign in")):
+        page = http.get("/oauth/authorize", query_string=params, headers={"Accept-Language": language})
+        html = page.get_data(as_text=True)
+        assert f'<html lang="{language[:2]}">' in html and f"<h1>{words}</h1>" in html
+        policy = page.headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in policy and "form-action 'self' http://127.0.0.1:9999" in policy
 
 
 def test_discovery_and_jwks(http):

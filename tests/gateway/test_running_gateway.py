@@ -45,11 +45,14 @@ def accounts(stack):
 
 def sign_in_through_the_form(url: str, gateway: str) -> str:
     """What a browser does: load the page, post the form, stop at the redirect to the client."""
-    page = requests.get(url, timeout=10)
+    browser = requests.Session()  # the sign-in form's CSRF token belongs to this cookie
+    page = browser.get(url, timeout=10)
     assert page.status_code == 200 and "<form" in page.text
     action = unescape(re.search(r'<form method="post" action="([^"]+)"', page.text).group(1))
-    answer = requests.post(gateway + action, data={"username": "bea.worker", "password": PASSWORD},
-                           allow_redirects=False, timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = browser.post(gateway + action,
+                          data={"username": "bea.worker", "password": PASSWORD, "csrf_token": token},
+                          allow_redirects=False, timeout=30)
     assert answer.status_code == 302, answer.text
     return answer.headers["Location"]
 

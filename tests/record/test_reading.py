@@ -202,3 +202,27 @@ def test_vocabularies_in_three_languages(record):
     document = get(record, "/vocabularies", {})
     assert document["version"] and document["protocol_templates"]["templates"]
     assert {"step_kind", "episode_type", "transition_kind", "profession"} <= set(document["lists"])
+
+
+def test_read_answers_say_exactly_what_their_documented_schema_says(record, shared_person, cm):
+    """The read endpoints serialise in one pass; the OpenAPI schema must describe them exactly."""
+    import json
+
+    from services.record.api import schemas
+    from services.record.api.common import json_answer
+    from services.record.handlers import reading
+    from shared.auth import Principal
+
+    ctx = record.app.extensions["relais.record"]
+    principal = Principal("cm-1", "test", frozenset({"record:read"}), "t-1", "professional",
+                          "org-cpas", "case_manager")
+    with record.app.test_request_context():
+        answers = [
+            (schemas.TimelineOut(), reading.read_timeline(
+                ctx, principal, reading.TimelineQuery(shared_person, history=True), None)),
+            (schemas.SummaryOut(), reading.read_summary(
+                ctx, principal, shared_person, purpose="care_coordination", language="fr", request_id=None)),
+            (schemas.CaseloadOut(), reading.read_caseload(ctx, principal, reading.CaseloadQuery(), None)),
+        ]
+        for schema, document in answers:
+            assert json.loads(json_answer(document).get_data()) == json.loads(json.dumps(schema.dump(document)))

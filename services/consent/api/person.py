@@ -8,8 +8,10 @@ from flask_smorest import Blueprint
 from services.consent.api.common import ctx, grant_out, problems
 from services.consent.api.grants import grant_request, revocation_status
 from services.consent.api.schemas import (
+    EmergencyListOut,
     ErasureOut,
     ExclusionIn,
+    ExclusionListOut,
     ExclusionOut,
     GrantIn,
     GrantListOut,
@@ -96,6 +98,24 @@ def block(body):
     exclusion_id, enforcement = grants.add_exclusion(ctx(), g.principal, person.own_id(g.principal),
                                                      body["kind"], body["target"], g.request_id)
     return {"exclusion_id": exclusion_id, "enforcement": enforcement.as_dict()}
+
+
+@blp.route("/exclusions", methods=["GET"])
+@require_scope("self")
+@blp.response(200, ExclusionListOut)
+@problems
+def my_exclusions():
+    """Whom I blocked."""
+    return {"items": person.exclusions(ctx(), g.principal, g.request_id)}
+
+
+@blp.route("/emergencies", methods=["GET"])
+@require_scope("self")
+@blp.response(200, EmergencyListOut)
+@problems
+def my_emergencies():
+    """The emergency accesses opened on my record: who, why, what, until when."""
+    return {"items": person.emergencies(ctx(), g.principal, g.request_id)}
 
 
 @blp.route("/share-codes", methods=["POST"])

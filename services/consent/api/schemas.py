@@ -243,3 +243,30 @@ class StatusOut(ma.Schema):
 class ErasureOut(ma.Schema):
     erased_at = ma.fields.DateTime()
     enforcement = ma.fields.Nested(EnforcementOut)
+
+
+class ExclusionItemOut(ma.Schema):
+    id = ma.fields.String()
+    kind = ma.fields.String()
+    target = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    lifted_at = ma.fields.DateTime(allow_none=True)
+
+
+class ExclusionListOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ExclusionItemOut))
+
+
+class EmergencyItemOut(ma.Schema):
+    id = ma.fields.String()
+    professional = ma.fields.String()
+    organisation = ma.fields.String(allow_none=True)
+    profession = ma.fields.String(allow_none=True)
+    reason_code = ma.fields.String()
+    categories = ma.fields.List(ma.fields.String())
+    opened_at = ma.fields.DateTime()
+    until = ma.fields.DateTime()
+
+
+class EmergencyListOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(EmergencyItemOut))

@@ -55,6 +55,34 @@ def receipts(ctx: ConsentContext, principal: Principal, request_id: str | None) 
     return found
 
 
+def exclusions(ctx: ConsentContext, principal: Principal, request_id: str | None) -> list[dict[str, Any]]:
+    """Whom the person blocked, oldest first."""
+    beneficiary_id = own_id(principal)
+    with ctx.uow() as uow:
+        if uow.beneficiaries.get(beneficiary_id) is None:
+            raise NotVisible(beneficiary_id)
+        found = uow.records.exclusions_of(beneficiary_id)
+        _audit(uow, principal, beneficiary_id, "self.exclusions", request_id=request_id)
+        uow.commit()
+    return [{"id": x["id"], "kind": x["kind"], "target": x["target"], "created_at": x["created_at"],
+             "lifted_at": x["lifted_at"]} for x in found]
+
+
+def emergencies(ctx: ConsentContext, principal: Principal, request_id: str | None) -> list[dict[str, Any]]:
+    """Every emergency access opened on the person's record: who, why, what, how long."""
+    beneficiary_id = own_id(principal)
+    with ctx.uow() as uow:
+        if uow.beneficiaries.get(beneficiary_id) is None:
+            raise NotVisible(beneficiary_id)
+        found = uow.records.emergencies_of(beneficiary_id)
+        _audit(uow, principal, beneficiary_id, "self.emergencies", request_id=request_id)
+        uow.commit()
+    return [{"id": e["id"], "professional": e["subject"], "organisation": e["organisation"],
+             "profession": e["profession"], "reason_code": e["reason_code"],
+             "categories": e["categories"].split(), "opened_at": e["opened_at"], "until": e["until"]}
+            for e in found]
+
+
 def export(ctx: ConsentContext, principal: Principal, request_id: str | None) -> dict[str, Any]:
     """Everything the consent service holds about the person (GDPR art. 15), as JSON."""
     beneficiary_id = own_id(principal)

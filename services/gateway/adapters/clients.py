@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from services.gateway.adapters.orm import clients
@@ -124,3 +124,15 @@ class ClientRepository:
             )
         )
         return client_id, secret
+
+    def put_first_party(self, client_id: str, secret: str, name: str, scopes: tuple[str, ...],
+                        redirect_uris: tuple[str, ...]) -> None:
+        """Register (or bring up to date) a client of the gateway's own: the web pages."""
+        values = dict(secret_hash=hash_secret(secret), name=name, organisation=None, profession=None,
+                      scopes=" ".join(scopes), grant_types="authorization_code refresh_token",
+                      redirect_uris=" ".join(redirect_uris), auth_method="client_secret_basic",
+                      revoked_at=None)
+        done = self.session.execute(update(clients).where(clients.c.client_id == client_id).values(**values))
+        if done.rowcount == 0:
+            self.session.execute(insert(clients).values(client_id=client_id, created_at=datetime.now(UTC),
+                                                        **values))

@@ -6,6 +6,7 @@ import base64
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
@@ -18,7 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.gateway.adapters.orm import organisations, users
+from services.gateway.adapters.secret_box import SealedValueError, SecretBox, open_totp, seal_totp
 from services.gateway.domain.identities import IdentityError, User, check_code
+from shared.logs import get_logger
+
+log = get_logger("relais.gateway.identities")
 
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's RFC 9106 low-memory profile
 # Checked against when the account does not exist, so that an unknown name costs the same time
@@ -74,8 +79,12 @@ def totp_uri(secret: str, username: str, issuer: str = "Relais") -> str:
 
 
 class IdentityRepository:
-    def __init__(self, session: Session) -> None:
+    """People and organisations; TOTP seeds are sealed with ``totp_seeds`` before they are
+    stored and opened when an account is read."""
+
+    def __init__(self, session: Session, totp_seeds: SecretBox) -> None:
         self.session = session
+        self.totp_seeds = totp_seeds
 
     def create_organisation(self, code: str, name: str) -> None:
         check_code("organisation", code)
@@ -116,7 +125,7 @@ class IdentityRepository:
                         organisation=organisation,
                         profession=profession,
                         beneficiary=beneficiary,
-                        totp_secret=totp_secret,
+                        totp_secret=seal_totp(self.totp_seeds, user_id, totp_secret) if totp_secret else None,
                         created_at=datetime.now(UTC),
                     )
                 )
@@ -150,8 +159,35 @@ class IdentityRepository:
             organisation=row["organisation"],
             profession=row["profession"],
             beneficiary=row["beneficiary"],
-            totp_secret=row["totp_secret"],
+            totp_secret=self._totp_seed(row["user_id"], row["totp_secret"]),
         )
+
+    def _totp_seed(self, user_id: str, sealed: str | None) -> str | None:
+        if not sealed:
+            return None
+        try:
+            return open_totp(self.totp_seeds, user_id, sealed)
+        except SealedValueError:
+            # Another key, or an altered row: no code can match, so the account fails closed.
+            log.warning("a TOTP seed does not open with this gateway key", user_id=user_id)
+            return ""
+
+    def organisation_names(self, codes: Iterable[str]) -> dict[str, str]:
+        wanted = sorted({c for c in codes if c})
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(organisations.c.code, organisations.c.name)
+                                    .where(organisations.c.code.in_(wanted)))
+        return {row.code: row.name for row in rows}
+
+    def workplaces(self, user_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """The organisation and profession of each account named (never its name)."""
+        wanted = sorted({u for u in user_ids if u})
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(users.c.user_id, users.c.organisation, users.c.profession)
+                                    .where(users.c.user_id.in_(wanted)))
+        return {row.user_id: (row.organisation, row.profession) for row in rows}
 
     def by_username(self, username: str) -> User | None:
         return self._user(users.c.username == username)

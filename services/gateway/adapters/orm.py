@@ -42,7 +42,7 @@ users = Table(
     Column("organisation", String(60), ForeignKey("organisations.code"), nullable=True),
     Column("profession", String(60), nullable=True),
     Column("beneficiary", String(36), nullable=True),
-    Column("totp_secret", String(64), nullable=True),
+    Column("totp_secret", String(255), nullable=True),  # sealed (secret_box), never plain
     Column("totp_last_step", Integer, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("disabled_at", UtcDateTime(), nullable=True),
@@ -93,5 +93,15 @@ revoked_access_tokens = Table(
     "revoked_access_tokens",
     metadata,
     Column("jti", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+# The web pages' sessions: the cookie holds a random id, this table its hash and the sealed data.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
 )

@@ -10,10 +10,12 @@ from flask import Flask, Response, current_app, request
 from shared.web.problems import Problem, problem_response
 
 _UNLIMITED = ("/healthz", "/readyz", "/metrics")
-# The API answers JSON only; the sign-in and docs pages load nothing from elsewhere.
+# The pages load nothing from elsewhere and run no inline script or style; a view may set a
+# stricter or different policy itself (the sign-in page names its client's redirect origin, the
+# API explorer its own needs).
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Accept-Language, If-Match, If-None-Match"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
@@ -36,10 +38,11 @@ def install(app: Flask) -> None:
     def _headers(response: Response) -> Response:
         headers = response.headers
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        headers["Content-Security-Policy"] = CSP
+        headers.setdefault("Content-Security-Policy", CSP)
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "no-referrer"
+        # Same-origin only: the CSRF check over HTTPS compares the referrer with this host.
+        headers["Referrer-Policy"] = "same-origin"
         origin = request.headers.get("Origin")
         if origin and origin.rstrip("/") in current_app.extensions["relais.gateway_settings"].cors_origins:
             headers["Access-Control-Allow-Origin"] = origin

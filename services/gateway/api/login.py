@@ -8,37 +8,39 @@ before any password is checked."""
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Response, current_app, render_template_string, request
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 
 from services.gateway.adapters.identities import password_matches, totp_step
+from services.gateway.api.edge import CSP
 from services.gateway.domain.identities import User
+from services.gateway.web import csrf
+from services.gateway.web.client import WEB_CLIENT_ID
+from services.gateway.web.vocabulary import N_
 from shared.web.app_factory import accepts
 from shared.web.problems import Problem, problem_response
 
 bp = Blueprint("login", __name__)
 
-FAILED = "The name, the password or the code is not right."
-LOCKED = "Too many failed sign-ins: wait a moment before trying again."
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in to Relais</title>
-<style>body{font:16px/1.4 system-ui,sans-serif;max-width:24rem;margin:2rem auto;padding:0 1rem}
-label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;font-size:1rem}
-button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00}</style></head>
-<body><h1>Sign in</h1>
-<p><strong>{{ client_name }}</strong> asks to act for you with: {{ scope or "(no scope)" }}.</p>
-{% if message %}<p class="error" role="alert">{{ message }}</p>{% endif %}
-<form method="post" action="{{ action }}">
-<label for="username">Name</label><input id="username" name="username" autocomplete="username" required>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<label for="code">Code from your authenticator app (if you use one)</label>
-<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}">
-<button type="submit">Sign in</button></form></body></html>"""
+# English for API clients (problem+json); translated on the page.
+FAILED = N_("The name, the password or the code is not right.")
+LOCKED = N_("Too many failed sign-ins: wait a moment before trying again.")
+EXPIRED = N_("This page had expired. Nothing was sent: sign in again.")
+SCOPE_LABELS = {
+    "record:read": N_("read the journeys you may see"),
+    "record:write": N_("note contacts, steps, stays and transitions"),
+    "consent:read": N_("read consent and record status"),
+    "consent:manage": N_("register persons and manage their consent"),
+    "alerts:read": N_("read your alerts"),
+    "alerts:manage": N_("handle alerts"),
+    "audit:read": N_("search the access log"),
+    "self": N_("see and manage your own record"),
+    "admin": N_("administer Relais"),
+}
 
 
 def _wants_html() -> bool:
@@ -47,16 +49,27 @@ def _wants_html() -> bool:
     return not accept or best == "text/html"
 
 
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _page(grant, message: str | None, status: int, headers: dict[str, str] | None = None) -> Response:
     if status != 200 and not _wants_html():
         slug = "too-many-requests" if status == 429 else "sign-in-failed"
         return problem_response(Problem(message, status=status, slug=slug, headers=headers))
-    html = render_template_string(
-        PAGE, client_name=grant.client.name, scope=grant.request.scope, message=message, action=request.full_path
-    )
+    client = grant.client
+    first_party = client.get_client_id() == WEB_CLIENT_ID
+    scopes = [gettext(SCOPE_LABELS[s]) for s in (grant.request.scope or "").split() if s in SCOPE_LABELS]
+    html = render_template("signin.html", client_name=client.name, first_party=first_party, scopes=scopes,
+                           message=gettext(message) if message else None, action=request.full_path)
     response = Response(html, status=status, mimetype="text/html")
     response.headers.update(headers or {})
     response.headers["Cache-Control"] = "no-store"
+    # After the form, the browser is sent to the client's redirect URI: allow that origin.
+    redirect_origin = _origin(grant.redirect_uri or "")
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "form-action 'self'", f"form-action 'self' {redirect_origin}")
     return response
 
 
@@ -72,6 +85,10 @@ def authorize():
         return server.handle_error_response(None, error)
     if request.method == "GET":
         return _page(grant, None, 200)
+    try:
+        csrf.protect()
+    except CSRFError:
+        return _page(grant, EXPIRED, 400)
     username = request.form.get("username", "")[:200]
     password = request.form.get("password", "")[:1000]
     code = request.form.get("code", "").strip()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.record.adapters.orm import entries, open_alerts, people, replacements, threads
 from services.record.adapters.sealing import open_entry, seal_entry
 from services.record.domain.entries import Author, Entry
+from shared.crypto import Sealer
 from shared.db.statements import insert_ignoring_duplicates
 
 
@@ -71,7 +72,7 @@ class JourneyRepository:
             entry_id=entry.id, beneficiary_id=entry.beneficiary_id, how=how, by_entry_id=by.id))
 
     @staticmethod
-    def _entry(row: Any, data_key: bytes) -> Entry:
+    def _entry(row: Any, data_key: bytes | Sealer) -> Entry:
         document = open_entry(data_key, row.beneficiary_id, row.id, row.sealed)
         author = document["author"]
         return Entry(
@@ -93,7 +94,8 @@ class JourneyRepository:
             return {}
         rows = self.session.execute(select(entries).where(
             entries.c.beneficiary_id == beneficiary_id, entries.c.id.in_(list(entry_ids))))
-        return {row.id: self._entry(row, data_key) for row in rows}
+        sealer = Sealer(data_key)
+        return {row.id: self._entry(row, sealer) for row in rows}
 
     def of_kind(self, beneficiary_id: str, kinds: Collection[str], data_key: bytes, *,
                 current_only: bool = True) -> list[Entry]:
@@ -104,12 +106,14 @@ class JourneyRepository:
             query = query.where(~entries.c.id.in_(
                 select(replacements.c.entry_id).where(replacements.c.beneficiary_id == beneficiary_id)))
         rows = self.session.execute(query.order_by(entries.c.occurred_at, entries.c.recorded_at))
-        return [self._entry(row, data_key) for row in rows]
+        sealer = Sealer(data_key)
+        return [self._entry(row, sealer) for row in rows]
 
     def in_thread(self, thread_id: str, data_key: bytes) -> list[Entry]:
         rows = self.session.execute(select(entries).where(entries.c.thread_id == thread_id)
                                     .order_by(entries.c.recorded_at, entries.c.id))
-        return [self._entry(row, data_key) for row in rows]
+        sealer = Sealer(data_key)
+        return [self._entry(row, sealer) for row in rows]
 
     def replaced(self, beneficiary_id: str, entry_ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         """entry id → (superseded | voided, the id of the entry that replaced it)."""
@@ -158,7 +162,8 @@ class JourneyRepository:
         rows = self.session.execute(query.order_by(*order).limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        found = [self._entry(row, data_key) for row in rows]
+        sealer = Sealer(data_key)
+        found = [self._entry(row, sealer) for row in rows]
         return TimelinePage(found, (rows[-1].occurred_at, rows[-1].id) if more and rows else None)
 
     # -- threads -------------------------------------------------------------------------------

@@ -55,10 +55,14 @@ def _aad(beneficiary_id: str, entry_id: str) -> bytes:
     return f"{beneficiary_id}|{entry_id}".encode()
 
 
-def seal_entry(data_key: bytes, beneficiary_id: str, entry_id: str, document: dict[str, Any]) -> bytes:
+def seal_entry(key: bytes | crypto.Sealer, beneficiary_id: str, entry_id: str,
+               document: dict[str, Any]) -> bytes:
+    sealer = key if isinstance(key, crypto.Sealer) else crypto.Sealer(key)
     plaintext = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
-    return crypto.seal(data_key, plaintext, _aad(beneficiary_id, entry_id))
+    return sealer.seal(plaintext, _aad(beneficiary_id, entry_id))
 
 
-def open_entry(data_key: bytes, beneficiary_id: str, entry_id: str, sealed: bytes) -> dict[str, Any]:
-    return json.loads(crypto.open_sealed(data_key, sealed, _aad(beneficiary_id, entry_id)))
+def open_entry(key: bytes | crypto.Sealer, beneficiary_id: str, entry_id: str,
+               sealed: bytes) -> dict[str, Any]:
+    sealer = key if isinstance(key, crypto.Sealer) else crypto.Sealer(key)
+    return json.loads(sealer.open(sealed, _aad(beneficiary_id, entry_id)))

@@ -8,7 +8,7 @@ from flask import g
 from flask_smorest import Blueprint
 
 from services.record.api import schemas
-from services.record.api.common import ctx, language, problems
+from services.record.api.common import ctx, json_answer, language, problems
 from services.record.handlers import reading
 from services.record.handlers.common import NotVisible
 from shared.auth import require_scope
@@ -36,8 +36,8 @@ def _timeline_query(beneficiary_id: str, query: dict) -> reading.TimelineQuery:
 def timeline(query, beneficiary_id):
     """The person's journey in time order (newest first unless order=asc), only in the
     categories the reader may see; next_cursor gives the next page."""
-    return reading.read_timeline(ctx(), g.principal, _timeline_query(str(beneficiary_id), query),
-                                 g.request_id)
+    return json_answer(reading.read_timeline(ctx(), g.principal,
+                                             _timeline_query(str(beneficiary_id), query), g.request_id))
 
 
 @blp.route("/<uuid:beneficiary_id>/summary", methods=["GET"])
@@ -49,8 +49,9 @@ def timeline(query, beneficiary_id):
 def summary(query, beneficiary_id):
     """At a glance: open steps by status, active episodes, the last transition and its exit
     protocol's progress, référent and care team, last seen, open alerts."""
-    return reading.read_summary(ctx(), g.principal, str(beneficiary_id), purpose=query["purpose"],
-                                language=language(), request_id=g.request_id)
+    return json_answer(reading.read_summary(ctx(), g.principal, str(beneficiary_id),
+                                            purpose=query["purpose"], language=language(),
+                                            request_id=g.request_id))
 
 
 @caseload.route("", methods=["GET"])
@@ -62,7 +63,8 @@ def summary(query, beneficiary_id):
 def my_caseload(query):
     """The persons I may see, with last seen, open alerts and open steps; sorted by who has not
     been seen for longest (sort=last_seen), or by open alerts or open steps."""
-    return reading.read_caseload(ctx(), g.principal, reading.CaseloadQuery(**query), g.request_id)
+    return json_answer(reading.read_caseload(ctx(), g.principal, reading.CaseloadQuery(**query),
+                                             g.request_id))
 
 
 def _own_id() -> str:
@@ -79,8 +81,8 @@ def _own_id() -> str:
 @problems
 def my_timeline(query):
     """My own journey, all of it."""
-    return reading.read_timeline(ctx(), g.principal, _timeline_query(_own_id(), query),
-                                 g.request_id, own=True)
+    return json_answer(reading.read_timeline(ctx(), g.principal, _timeline_query(_own_id(), query),
+                                             g.request_id, own=True))
 
 
 @own.route("/summary", methods=["GET"])
@@ -90,5 +92,5 @@ def my_timeline(query):
 @problems
 def my_summary():
     """My steps under way, my episodes, my last transition, who follows me."""
-    return reading.read_summary(ctx(), g.principal, _own_id(), purpose="care_coordination",
-                                language=language(), request_id=g.request_id, own=True)
+    return json_answer(reading.read_summary(ctx(), g.principal, _own_id(), purpose="care_coordination",
+                                            language=language(), request_id=g.request_id, own=True))

@@ -10,6 +10,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from services.record.domain.entries import Entry
@@ -30,16 +31,24 @@ _FIELD_LISTS = {
 
 
 def labels_of(vocabulary: Vocabulary, entry: Entry, language: str) -> dict[str, str]:
-    body = entry.body
-    labels = {"kind": vocabulary["entry_kind"].label(entry.kind, language)}
-    for name, value in body.items():
-        if not isinstance(value, str):
-            continue
+    codes = tuple(sorted((name, value) for name, value in entry.body.items() if isinstance(value, str)))
+    fragility = entry.body.get("fragility")
+    flags = tuple(sorted(fragility.items())) if isinstance(fragility, Mapping) else ()
+    return dict(_labels(vocabulary, entry.kind, codes, flags, language))
+
+
+@lru_cache(maxsize=8192)
+def _labels(vocabulary: Vocabulary, kind: str, codes: tuple[tuple[str, str], ...],
+            flags: tuple[tuple[str, str], ...], language: str) -> tuple[tuple[str, str], ...]:
+    """The labels of one combination of codes: entries repeat the same few, so each is worked
+    out once per process."""
+    labels = {"kind": vocabulary["entry_kind"].label(kind, language)}
+    for name, value in codes:
         list_name = _FIELD_LISTS.get(name)
         if name in ("status", "previous_status"):
-            list_name = _STATUS_LISTS.get(entry.kind)
+            list_name = _STATUS_LISTS.get(kind)
         elif name == "reason":
-            list_name = _REASON_LISTS.get(entry.kind)
+            list_name = _REASON_LISTS.get(kind)
         elif name == "voided_kind":
             list_name = "entry_kind"
         elif name == "profession":
@@ -47,11 +56,9 @@ def labels_of(vocabulary: Vocabulary, entry: Entry, language: str) -> dict[str, 
             continue
         if list_name:
             labels[name] = vocabulary[list_name].label(value, language)
-    fragility = body.get("fragility")
-    if isinstance(fragility, Mapping):
-        for flag, value in fragility.items():
-            labels[f"fragility.{flag}"] = vocabulary[f"fragility_{flag}"].label(value, language)
-    return labels
+    for flag, value in flags:
+        labels[f"fragility.{flag}"] = vocabulary[f"fragility_{flag}"].label(value, language)
+    return tuple(labels.items())
 
 
 def author_is_sensitive(profession: str | None) -> bool:

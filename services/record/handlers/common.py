@@ -79,10 +79,13 @@ class Verdict:
 
 
 def judge(uow: RecordUnitOfWork, ctx: RecordContext, principal: Principal, beneficiary_id: str,
-          action: str, categories: Iterable[str], purpose: str, now: datetime) -> Verdict:
+          action: str, categories: Iterable[str], purpose: str, now: datetime, *,
+          teams: frozenset[str] | None = None) -> Verdict:
     state = uow.consent_state(beneficiary_id)
+    if teams is None:
+        teams = uow.teams_of(principal.subject)
     actor = Actor(principal.subject, principal.role, principal.organisation, principal.profession,
-                  uow.teams_of(principal.subject))
+                  teams)
     question = Question(beneficiary_id, action, tuple(categories), purpose, now)
     return Verdict(decide(state, actor, question, ctx.policy), state)
 

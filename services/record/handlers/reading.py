@@ -66,7 +66,8 @@ def _see(uow: RecordUnitOfWork, ctx: RecordContext, principal: Principal, reques
 
 
 def _last_seen(uow: RecordUnitOfWork, vocabulary: Vocabulary, person: PersonState | None,
-               key: bytes | None, reader: Reader) -> dict[str, Any] | None:
+               key: bytes | None, reader: Reader,
+               loaded: dict[str, Entry] | None = None) -> dict[str, Any] | None:
     if "contacts" not in reader.categories:
         return None
     if person is None or key is None:
@@ -75,7 +76,8 @@ def _last_seen(uow: RecordUnitOfWork, vocabulary: Vocabulary, person: PersonStat
     organisation = profession = None
     masked = False
     if person.last_met_entry_id:
-        met = uow.journey.get(person.beneficiary_id, person.last_met_entry_id, key)
+        met = (loaded or {}).get(person.last_met_entry_id) or uow.journey.get(
+            person.beneficiary_id, person.last_met_entry_id, key)
         if met is not None:
             if reader.sees_author_of(met):
                 organisation, profession = met.author.organisation, met.author.profession
@@ -96,6 +98,7 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
         reader = Reader(permitted, query.language, own_record=own)
         key = ctx.keys.find(uow.session, query.beneficiary_id)
         items: list[dict[str, Any]] = []
+        shown: dict[str, Entry] = {}
         next_cursor = None
         if key is not None and categories:
             page = uow.journey.timeline(
@@ -105,9 +108,11 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
             replaced = (uow.journey.replaced(query.beneficiary_id, [e.id for e in page.entries])
                         if query.history else {})
             items = [show(ctx.vocabulary, entry, reader, replaced_by=replaced) for entry in page.entries]
+            shown = {entry.id: entry for entry in page.entries}
             if page.next_after:
                 next_cursor = encode_cursor(*page.next_after)
-        last_seen = _last_seen(uow, ctx.vocabulary, uow.journey.person(query.beneficiary_id), key, reader)
+        last_seen = _last_seen(uow, ctx.vocabulary, uow.journey.person(query.beneficiary_id), key,
+                               reader, shown)
         audit(uow, principal, request_id, action="timeline.read" if not own else "timeline.read_own",
               crude="R", beneficiary_id=query.beneficiary_id,
               categories={i["category"] for i in items} or categories,
@@ -254,7 +259,7 @@ def read_caseload(ctx: RecordContext, principal: Principal, query: CaseloadQuery
         verdicts: dict[str, Verdict] = {}
         for beneficiary_id in _visible_people(uow, principal, teams):
             verdict = judge(uow, ctx, principal, beneficiary_id, "read", CATEGORIES,
-                            "care_coordination", now)
+                            "care_coordination", now, teams=teams)
             if verdict.permitted:
                 visible[beneficiary_id] = verdict.permitted
                 verdicts[beneficiary_id] = verdict
