@@ -194,6 +194,32 @@ def probe_worker(service: str, max_age: float) -> None:
     sys.exit(0 if fresh else 1)
 
 
+@main.command()
+@click.option("--url", default=None, help="The gateway (default: this machine's, from RELAIS_PORT).")
+def demo(url: str | None) -> None:
+    """Fill the running stack with a small synthetic bassin and say how to sign in."""
+    from relais.demo import DemoError, load
+
+    settings = load_settings("gateway")
+    base = url or settings.issuer
+    try:
+        loaded = load(base, log=lambda line: click.echo(f"- {line}", err=True))
+    except (DemoError, requests.RequestException) as exc:
+        raise click.ClickException(str(exc)) from None
+    p = loaded.passwords
+    click.echo(f"""
+Relais is filled with a demo bassin: 8 organisations, 20 persons (every name made up).
+Sign in at {base}/ with:
+
+  the person         bea    {p['bea']}
+  a case manager     lea    {p['lea']}    (CPAS d'Ixelles, the référent of all twenty)
+  an outreach worker sam    {p['sam']}
+  a psychologist     nadia  {p['nadia']}    (sees the psychiatric stay nobody else sees)
+  the auditor        dora   {p['dora']}    + the code of `relais admin totp-code {loaded.auditor_totp_secret}`
+
+The passwords are shown once. Other professionals: {', '.join(f'{n} {p[n]}' for n in ('tom', 'yves', 'ines', 'marc', 'julie'))}.""")
+
+
 # -- administration and audit (their own modules) -----------------------------------------
 from relais.audit_commands import audit as audit_commands  # noqa: E402
 from relais.gateway_commands import admin, keys  # noqa: E402

@@ -65,6 +65,18 @@ def create_user(username: str, role: str, organisation: str | None, profession: 
         click.echo("Load the secret into an authenticator app now: it cannot be shown again.", err=True)
 
 
+@admin.command("totp-code")
+@click.argument("secret")
+def totp_code(secret: str) -> None:
+    """Print the current code of a TOTP secret, as an authenticator app would (demos, tests)."""
+    from services.gateway.adapters.identities import totp_now
+
+    try:
+        click.echo(totp_now(secret.strip().upper()))
+    except ValueError:
+        raise click.ClickException("not a base32 TOTP secret") from None
+
+
 @admin.command("create-client")
 @click.option("--name", required=True, help="What the client is, e.g. 'CPAS Ixelles case system'.")
 @click.option("--scopes", required=True, help="Space-separated scopes, e.g. 'record:read record:write'.")

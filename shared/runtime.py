@@ -133,10 +133,12 @@ def run_worker(
     consumers: Mapping[str, Handler] | Callable[[ServiceRuntime], Mapping[str, Handler]] | None = None,
     *,
     relay: bool = True,
+    parts: Callable[[ServiceRuntime], list[Any]] | None = None,
 ) -> None:
     """The worker process of a service: its outbox relay and its consumers, until signalled.
     ``consumers`` maps queues to handlers, or is a function of the runtime that does (for
-    handlers that write to the service's own outbox)."""
+    handlers that write to the service's own outbox). ``parts`` adds the service's own
+    periodic work (anything with ``run()`` and ``stop()``), on threads beside them."""
     from shared.bus.worker import run_until_signalled
     from shared.config import load_settings
     from shared.logs import configure_logging
@@ -144,7 +146,9 @@ def run_worker(
     settings = load_settings(service)
     configure_logging(f"{service}-worker", settings.log_level, settings.log_format)
     runtime = build_runtime(settings, metadata)
-    parts: list[Any] = [runtime.relay()] if relay else []
+    running: list[Any] = [runtime.relay()] if relay else []
     handlers = consumers(runtime) if callable(consumers) else (consumers or {})
-    parts.extend(runtime.consumer(queue, handler) for queue, handler in handlers.items())
-    run_until_signalled(service, parts)
+    running.extend(runtime.consumer(queue, handler) for queue, handler in handlers.items())
+    if parts is not None:
+        running.extend(parts(runtime))
+    run_until_signalled(service, running)

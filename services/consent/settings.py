@@ -13,7 +13,7 @@ VARIABLES: Mapping[str, tuple[str, str]] = {
     "RELAIS_MASTER_KEY": ("(unset: key file under var/keys)",
                           "Base64 of 32 bytes: the master key that wraps each person's data key."),
     "CONSENT_WITHDRAWAL_MODE": ("strict", "strict: a withdrawal returns once every listed projection applied it; eventual: at once."),
-    "CONSENT_STRICT_PROJECTIONS": ("record", "Comma-separated services whose projection must acknowledge a withdrawal in strict mode."),
+    "CONSENT_STRICT_PROJECTIONS": ("record,alerts", "Comma-separated services whose projection must acknowledge a withdrawal in strict mode."),
     "CONSENT_STRICT_TIMEOUT_SECONDS": ("5", "How long a strict withdrawal waits for acknowledgements before answering 202."),
     "CONSENT_SHARE_CODE_MINUTES": ("15", "Lifetime of a share code."),
     "CONSENT_SHARE_CODE_MAX_ATTEMPTS": ("5", "Wrong redemptions allowed per professional per 15 minutes."),
@@ -45,7 +45,7 @@ def load_consent_settings(var_dir: Path, environ: Mapping[str, str] | None = Non
     if mode not in ("strict", "eventual"):
         raise ConfigError("CONSENT_WITHDRAWAL_MODE must be strict or eventual")
     projections = tuple(
-        p.strip() for p in env.str("CONSENT_STRICT_PROJECTIONS", "record").split(",") if p.strip()
+        p.strip() for p in env.str("CONSENT_STRICT_PROJECTIONS", "record,alerts").split(",") if p.strip()
     )
     return ConsentSettings(
         var_dir=var_dir,

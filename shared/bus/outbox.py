@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
-from shared.bus.envelope import Envelope, encode
+from shared.bus.envelope import Envelope, encode, encode_many
+from shared.db.statements import insert_many
 
 
 class Outbox:
@@ -49,3 +50,14 @@ class Outbox:
                 created_at=envelope.occurred_at,
             )
         )
+
+    def add_many(self, db: Session, envelopes: list[Envelope]) -> None:
+        """Many events in one INSERT (a scan's batch), validated as ``encode_many`` does."""
+        if not envelopes:
+            return
+        bodies = encode_many(envelopes)
+        insert_many(db, self.table, [
+            {"event_id": e.id, "event_type": e.type, "routing_key": e.routing_key,
+             "body": body.decode(), "created_at": e.occurred_at}
+            for e, body in zip(envelopes, bodies, strict=True)
+        ])

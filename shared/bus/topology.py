@@ -33,6 +33,7 @@ class Subscription:
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("audit.ingest", ("audit.#",)),
     Subscription("alerts.journey", ("record.#",)),
+    Subscription("alerts.consent", ("consent.#",)),
     Subscription("record.consent", ("consent.#",)),
     Subscription("record.alerts", ("alert.#",)),
     Subscription("consent.projection_acks", ("*.consent_applied",)),
