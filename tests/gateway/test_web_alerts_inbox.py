@@ -1,7 +1,8 @@
 """The alerts inbox pages against a stand-in alerts service that answers as the alerts API
 documents (inbox, one alert, acknowledge, resolve, snooze, vocabularies): the gateway runs over
 real HTTP, a case manager signs in through the real form, and the stand-in records what each
-page sent. The browser test against the real service is in tests/web/test_alerts_pages.py."""
+page sent, so each rule of the pages is checked on its own, quickly. The browser tests against
+the real service are in tests/web/test_alerts_pages.py."""
 
 from __future__ import annotations
 
