@@ -75,6 +75,7 @@ def start_stack(var_dir: Path) -> RunningStack:
         "RELAIS_PORT": str(gateway_port),
         "RELAIS_SERVICE_PORT_BASE": str(base),
         "RELAIS_RELAY_POLL_SECONDS": "0.05",
+        "ALERTS_SCAN_INTERVAL_SECONDS": "1",
         **{f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()},
     }
     process = subprocess.Popen(
