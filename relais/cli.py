@@ -217,7 +217,9 @@ Sign in at {base}/ with:
   a psychologist     nadia  {p['nadia']}    (sees the psychiatric stay nobody else sees)
   the auditor        dora   {p['dora']}    + the code of `relais admin totp-code {loaded.auditor_totp_secret}`
 
-The passwords are shown once. Other professionals: {', '.join(f'{n} {p[n]}' for n in ('tom', 'yves', 'ines', 'marc', 'julie'))}.""")
+The passwords are shown once. Other professionals: {', '.join(f'{n} {p[n]}' for n in ('tom', 'yves', 'ines', 'marc', 'julie'))}.
+The alerts (a person not met for six weeks, a late service of the exit protocol) reach lea's
+inbox at the alerts service's next scan, within ALERTS_SCAN_INTERVAL_SECONDS.""")
 
 
 # -- administration and audit (their own modules) -----------------------------------------

@@ -54,6 +54,16 @@ def test_the_demo_fills_the_stack_and_its_accounts_sign_in(demo_stack):
     assert len(exits) == 1 and exits[0]["last_transition"]["protocol"]["acknowledged"] == 1
     assert all(s["referent"] for s in summaries)
 
+    # The alerts service found the person not met for six weeks and the protocol's late service.
+    lea_alerts = token("lea", "alerts:read")
+
+    def inbox_rules() -> set[str]:
+        page = requests.get(f"{base}/api/v1/alerts/alerts", headers=lea_alerts, timeout=30).json()
+        return {alert["rule"] for alert in page["items"]}
+
+    infra.wait_until(lambda: inbox_rules() >= {"not_seen", "activation_overdue"},
+                     message="the demo's alerts in the référent's inbox")
+
     bea = token("bea", "self")
     own = requests.get(f"{base}/api/v1/record/me/timeline", headers=bea, timeout=30).json()
     assert own["items"]

@@ -63,7 +63,7 @@ class RunningStack:
         return self.process.returncode
 
 
-def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
+def start_stack(var_dir: Path) -> RunningStack:
     database_urls = {service: infra.create_database(f"relais_e2e_{service}") for service in SERVICES}
     vhost, amqp_url = infra.create_vhost()
     gateway_port, base = free_ports()
@@ -75,8 +75,8 @@ def start_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Runni
         "RELAIS_PORT": str(gateway_port),
         "RELAIS_SERVICE_PORT_BASE": str(base),
         "RELAIS_RELAY_POLL_SECONDS": "0.05",
+        "ALERTS_SCAN_INTERVAL_SECONDS": "1",
         **{f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()},
-        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "relais", "up"],

@@ -27,8 +27,7 @@ OTHER_ORGANISATION_NAME = "Maison médicale du Midi"
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    # The alerts worker scans often, so that an alert due in the past is raised within moments.
-    running = start_stack(tmp_path_factory.mktemp("web-e2e") / "var", {"ALERTS_SCAN_INTERVAL_SECONDS": "0.5"})
+    running = start_stack(tmp_path_factory.mktemp("web-e2e") / "var")
     yield running
     running.stop()
     teardown(running)

@@ -1,7 +1,7 @@
 """The alerts inbox in a real browser against the running stack: a case manager sees the alert
 about a person not seen for a long time, logs a contact from the person's page, and sees the
 alert resolve by itself; and handles alerts by hand (acknowledge with a reason and the day last
-seen, snooze, resolve with a reason). The stack's alerts worker scans every half second."""
+seen, snooze, resolve with a reason). The stack's alerts worker scans every second."""
 
 from __future__ import annotations
 
