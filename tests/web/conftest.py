@@ -68,9 +68,12 @@ class Person:
 @pytest.fixture
 def person(bassin) -> Person:
     """A person registered with their consent by the organisation, with an account of their own."""
-    registered = bassin.api("POST", "consent/beneficiaries")
+    # wait=true: the record and alerts services apply the grant before the answer, so a test may
+    # write the person's journey at once
+    registered = bassin.api("POST", "consent/beneficiaries?wait=true")
     assert registered.status_code == 201, registered.text
     body = registered.json()
+    assert body["enforcement"]["confirmed"] is True
     username = f"person.{secrets.token_hex(4)}"
     relais_admin(bassin.stack, "create-user", "--username", username, "--role", "beneficiary",
                  "--beneficiary", body["id"], stdin=f"{PASSWORD}\n{PASSWORD}\n")
