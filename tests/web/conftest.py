@@ -65,15 +65,23 @@ class Person:
     grant_id: str
 
 
+def register_person(bassin, body: dict | None = None) -> dict:
+    """Registered by the organisation's system, and readable by the record service when this
+    returns: wait=true answers once the projections applied the grant (within the consent
+    service's strict timeout; should the broker be slow beyond it, wait until the record reads)."""
+    registered = bassin.api("POST", "consent/beneficiaries?wait=true", json=body)
+    assert registered.status_code == 201, registered.text
+    answer = registered.json()
+    if not answer["enforcement"]["confirmed"]:
+        infra.wait_until(lambda: bassin.api("GET", f"record/beneficiaries/{answer['id']}/summary").status_code
+                         == 200, timeout=60, message="the record service applies the registration")
+    return answer
+
+
 @pytest.fixture
 def person(bassin) -> Person:
     """A person registered with their consent by the organisation, with an account of their own."""
-    # wait=true: the record and alerts services apply the grant before the answer, so a test may
-    # write the person's journey at once
-    registered = bassin.api("POST", "consent/beneficiaries?wait=true")
-    assert registered.status_code == 201, registered.text
-    body = registered.json()
-    assert body["enforcement"]["confirmed"] is True
+    body = register_person(bassin)
     username = f"person.{secrets.token_hex(4)}"
     relais_admin(bassin.stack, "create-user", "--username", username, "--role", "beneficiary",
                  "--beneficiary", body["id"], stdin=f"{PASSWORD}\n{PASSWORD}\n")

@@ -21,7 +21,7 @@ from tests.support.browser import (
     screenshot,
     start_counting_interactions,
 )
-from tests.web.conftest import ORGANISATION_NAME, make_worker, sign_in, words
+from tests.web.conftest import ORGANISATION_NAME, make_worker, register_person, sign_in, words
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +33,7 @@ def national_number() -> str:
 
 
 def register(bassin, **body) -> str:
-    answer = bassin.api("POST", "consent/beneficiaries?wait=true", json=body or None)
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["enforcement"]["confirmed"] is True
-    return answer.json()["id"]
+    return register_person(bassin, body or None)["id"]
 
 
 def open_person(page, bassin, beneficiary_id: str) -> None:
