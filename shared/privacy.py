@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 # Keys that would carry identity or a secret. Events and logs must never hold them.
@@ -13,16 +14,37 @@ _PERSONAL_KEY = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
+def is_personal_key(key: str) -> bool:
+    """Whether a key names personal data. Cached: the same few keys come in every event."""
+    return _PERSONAL_KEY.search(key.lower()) is not None
+
+
 def personal_keys(value: Any, path: str = "") -> list[str]:
     """Paths of every key in ``value`` (nested dicts and lists) that names personal data."""
     found: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _PERSONAL_KEY.search(key.lower()):
+            if isinstance(key, str) and is_personal_key(key):
                 found.append(where)
             found.extend(personal_keys(item, where))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             found.extend(personal_keys(item, f"{path}[{index}]"))
     return found
+
+
+def has_personal_keys(value: Any) -> bool:
+    """``bool(personal_keys(value))`` without building the paths: the check on every event."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and is_personal_key(key):
+                return True
+            if isinstance(item, (dict, list, tuple)) and has_personal_keys(item):
+                return True
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            if isinstance(item, (dict, list, tuple)) and has_personal_keys(item):
+                return True
+    return False
