@@ -18,7 +18,7 @@ from services.audit.adapters.orm import (
     audit_sources,
     audit_tree_nodes,
 )
-from services.audit.domain import merkle
+from services.audit.domain import merkle, persons
 from services.audit.domain.log import missing_ranges
 from services.audit.domain.persons import PersonHead
 
@@ -162,8 +162,9 @@ class AuditLogRepository:
         return [dict(r) for r in rows]
 
     def person_heads(self) -> list[PersonHead]:
-        rows = self.session.execute(select(audit_person_heads).order_by(audit_person_heads.c.person_id))
-        return [PersonHead(r.person_id, r.count, r.last_index, r.head) for r in rows]
+        c = audit_person_heads.c
+        rows = self.session.execute(select(c.person_id, c.count, c.last_index, c.head))
+        return persons.by_id(PersonHead(*row) for row in rows.tuples())
 
     # -- sources and signals -----------------------------------------------------------------
     def sequences_above(self, source: str, contiguous: int) -> list[int]:
