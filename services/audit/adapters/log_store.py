@@ -177,15 +177,14 @@ class LogStore:
     # -- source sequences ----------------------------------------------------------------------
     def next_own_sequence(self, source: str, count: int) -> list[int]:
         """Gap-free numbers for events this service writes itself (the audit of the audit)."""
-        state = self._source_state(source)
-        numbers = list(range(state.highest + 1, state.highest + 1 + count))
-        return numbers
+        state = self._source_state(source) or SourceState(source, 0, 0)
+        return list(range(state.highest + 1, state.highest + 1 + count))
 
-    def _source_state(self, source: str) -> SourceState:
-        row = self.session.execute(select(audit_sources).where(audit_sources.c.source == source)).one_or_none()
-        if row is None:
-            return SourceState(source, 0, 0)
-        return SourceState(source, row.contiguous, row.highest)
+    def _source_state(self, source: str) -> SourceState | None:
+        row = self.session.execute(
+            select(audit_sources.c.contiguous, audit_sources.c.highest).where(audit_sources.c.source == source)
+        ).one_or_none()
+        return None if row is None else SourceState(source, row.contiguous, row.highest)
 
     def track_sources(self, events: list[AuditEvent]) -> list[SourceState]:
         """Move each source's complete-up-to mark; returns the sources that still have gaps."""
@@ -195,26 +194,26 @@ class LogStore:
                 by_source.setdefault(event.source, set()).add(event.source_sequence)
         gapped = []
         for source, numbers in sorted(by_source.items()):
-            state = self._source_state(source)
-            above = set(self.session.execute(
-                select(audit_log.c.source_sequence).where(
-                    audit_log.c.source == source, audit_log.c.source_sequence > state.contiguous
-                )
-            ).scalars()) | {n for n in numbers if n > state.contiguous}
+            stored = self._source_state(source)
+            state = stored or SourceState(source, 0, 0)
+            above = {n for n in numbers if n > state.contiguous}
+            if state.highest > state.contiguous:
+                # A gap was open: what arrived before this batch above the mark counts too.
+                # (Without one, nothing above the mark was stored before this batch.)
+                above |= set(self.session.execute(
+                    select(audit_log.c.source_sequence).where(
+                        audit_log.c.source == source, audit_log.c.source_sequence > state.contiguous
+                    )
+                ).scalars())
             new = advance(state, above)
             values = {"contiguous": new.contiguous, "highest": new.highest}
-            if state == SourceState(source, 0, 0) and not self._source_exists(source):
+            if stored is None:
                 self.session.execute(insert(audit_sources).values(source=source, **values))
             else:
                 self.session.execute(update(audit_sources).where(audit_sources.c.source == source).values(**values))
             if new.highest > new.contiguous:
                 gapped.append(new)
         return gapped
-
-    def _source_exists(self, source: str) -> bool:
-        return self.session.execute(
-            select(audit_sources.c.source).where(audit_sources.c.source == source)
-        ).first() is not None
 
     # -- checkpoints ---------------------------------------------------------------------------
     def all_person_heads(self) -> list[PersonHead]:
