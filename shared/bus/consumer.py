@@ -43,6 +43,10 @@ from shared.logs import get_logger
 log = get_logger("relais.consumer")
 
 ATTEMPTS_HEADER = "x-relais-attempts"
+# A batch smaller than batch_size is applied once no delivery came for IDLE_FLUSH_SECONDS (the
+# broker has sent what it had), or once its oldest delivery has waited MAX_BATCH_WAIT_SECONDS.
+IDLE_FLUSH_SECONDS = 0.001
+MAX_BATCH_WAIT_SECONDS = 0.05
 _IDLE_WAIT_SECONDS = 1.0
 _HEARTBEAT_EVERY_SECONDS = 1.0
 Handler = Callable[[Session, Envelope], None]
@@ -81,8 +85,8 @@ class Consumer:
         batch_size: int = 200,
         max_attempts: int = 5,
         retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0),
-        idle_flush_seconds: float = 0.001,
-        max_batch_wait_seconds: float = 0.05,
+        idle_flush_seconds: float = IDLE_FLUSH_SECONDS,
+        max_batch_wait_seconds: float = MAX_BATCH_WAIT_SECONDS,
         heartbeat_file: Path | None = None,
         subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS,
         on_batch: BatchHook | None = None,
@@ -100,8 +104,6 @@ class Consumer:
         self.batch_size = max(1, min(batch_size, prefetch))
         self.max_attempts = max_attempts
         self.retry_delays = retry_delays
-        # A batch smaller than batch_size is applied once the deliveries pause for this long
-        # (the broker has sent what it had), or once its oldest delivery waited the maximum.
         self.idle_flush_seconds = idle_flush_seconds
         self.max_batch_wait_seconds = max_batch_wait_seconds
         self.heartbeat_file = heartbeat_file

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.bus.envelope import Envelope, encode
+
+# On PostgreSQL every transaction that writes outbox rows also notifies this channel; the
+# server delivers the notification when (and only if) the transaction commits, so a relay
+# listening on it wakes as soon as there is something to publish (see relay.py).
+OUTBOX_CHANNEL = "relais_outbox"
 
 
 class Outbox:
@@ -49,3 +54,7 @@ class Outbox:
                 created_at=envelope.occurred_at,
             )
         )
+        dialect = db.get_bind().dialect if isinstance(db, Session) else db.dialect
+        if dialect.name == "postgresql":
+            # Several in one transaction make one notification: the server folds them.
+            db.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
