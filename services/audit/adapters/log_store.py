@@ -87,7 +87,7 @@ class LogStore:
             return {}
         rows = self.session.execute(
             select(*_PERSON_HEAD).where(self._among(audit_person_heads.c.person_id, ids))
-        ).tuples()
+        )
         return {row[0]: PersonHead(*row) for row in rows}
 
     def append(self, head: Head, events: list[AuditEvent], now: datetime,
@@ -218,7 +218,7 @@ class LogStore:
     # -- checkpoints ---------------------------------------------------------------------------
     def all_person_heads(self) -> list[PersonHead]:
         rows = self.session.execute(select(*_PERSON_HEAD))
-        return persons.by_id(PersonHead(*row) for row in rows.tuples())
+        return persons.by_id(PersonHead(*row) for row in rows)
 
     def checkpoint(self, head: Head, key: Ed25519PrivateKey, origin: str, now: datetime,
                    index: PersonIndex | None = None) -> str:

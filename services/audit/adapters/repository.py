@@ -164,7 +164,7 @@ class AuditLogRepository:
     def person_heads(self) -> list[PersonHead]:
         c = audit_person_heads.c
         rows = self.session.execute(select(c.person_id, c.count, c.last_index, c.head))
-        return persons.by_id(PersonHead(*row) for row in rows.tuples())
+        return persons.by_id(PersonHead(*row) for row in rows)
 
     # -- sources and signals -----------------------------------------------------------------
     def sequences_above(self, source: str, contiguous: int) -> list[int]:
