@@ -128,21 +128,16 @@ class AuditLogRepository:
     def prove(self, plan: list[tuple[int, int]]) -> list[bytes]:
         return merkle.build_proof(plan, self.node_reader(merkle.needed_nodes(plan)))
 
-    def leaf_lines(self, up_to: int | None = None, chunk: int = 20000) -> Iterator[tuple[bytes, bytes | None]]:
-        """Every entry's canonical bytes and stored leaf hash, in the order of the rows' index."""
-        after = -1
-        while True:
-            query = select(audit_log.c.leaf_index, audit_log.c.canonical, audit_log.c.leaf_hash).where(
-                audit_log.c.leaf_index > after
-            )
-            if up_to is not None:
-                query = query.where(audit_log.c.leaf_index < up_to)
-            rows = self.session.execute(query.order_by(audit_log.c.leaf_index).limit(chunk)).all()
-            if not rows:
-                return
-            for row in rows:
-                yield row.canonical.encode(), row.leaf_hash
-            after = rows[-1].leaf_index
+    def leaf_lines(self, up_to: int | None = None, chunk: int = 50000) -> Iterator[tuple[bytes, bytes | None]]:
+        """Every entry's canonical bytes and stored leaf hash, in the order of the rows' index,
+        streamed (a server-side cursor on PostgreSQL) ``chunk`` rows at a time."""
+        c = audit_log.c
+        query = select(c.canonical, c.leaf_hash).where(c.leaf_index.is_not(None))
+        if up_to is not None:
+            query = query.where(c.leaf_index < up_to)
+        result = self.session.execute(query.order_by(c.leaf_index).execution_options(yield_per=chunk))
+        for canonical, leaf_hash in result:
+            yield canonical.encode(), leaf_hash
 
     # -- checkpoints ---------------------------------------------------------------------------
     def latest_checkpoint(self) -> dict[str, Any] | None:
