@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 # Keys that would carry identity or a secret. Events and logs must never hold them.
@@ -14,10 +13,18 @@ _PERSONAL_KEY = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
+_verdicts: dict[str, bool] = {}  # the same few keys come in every event
+
+
 def is_personal_key(key: str) -> bool:
-    """Whether a key names personal data. Cached: the same few keys come in every event."""
-    return _PERSONAL_KEY.search(key.lower()) is not None
+    """Whether a key names personal data."""
+    verdict = _verdicts.get(key)
+    if verdict is None:
+        verdict = _PERSONAL_KEY.search(key.lower()) is not None
+        if len(_verdicts) >= 4096:  # keys made up by a sender must not grow it forever
+            _verdicts.clear()
+        _verdicts[key] = verdict
+    return verdict
 
 
 def personal_keys(value: Any, path: str = "") -> list[str]:
@@ -38,8 +45,10 @@ def personal_keys(value: Any, path: str = "") -> list[str]:
 def has_personal_keys(value: Any) -> bool:
     """``bool(personal_keys(value))`` without building the paths: the check on every event."""
     if isinstance(value, dict):
+        verdicts = _verdicts
         for key, item in value.items():
-            if isinstance(key, str) and is_personal_key(key):
+            verdict = verdicts.get(key) if isinstance(key, str) else False
+            if verdict or (verdict is None and is_personal_key(key)):
                 return True
             if isinstance(item, (dict, list, tuple)) and has_personal_keys(item):
                 return True

@@ -24,7 +24,7 @@ from typing import Any
 
 import pika
 import structlog
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,7 +37,7 @@ from shared.bus.topology import (
     declare_topology,
     retry_queue,
 )
-from shared.db.bulk import among, insert_rows
+from shared.db.bulk import among_parameter, insert_rows
 from shared.logs import get_logger
 
 log = get_logger("relais.consumer")
@@ -111,6 +111,7 @@ class Consumer:
         self._stopping = threading.Event()
         self._heartbeat_at = float("-inf")
         self._connection: pika.BlockingConnection | None = None
+        self._done_query: Any = None
         self.applied = 0  # events applied since start (not counting duplicates)
         self.duplicates = 0
         self.retried = 0
@@ -237,10 +238,7 @@ class Consumer:
                 ids = [d.envelope.id for d in deliveries if d.envelope is not None]
                 done = set(
                     session.execute(
-                        select(self.processed.c.event_id).where(
-                            self.processed.c.consumer == self.queue,
-                            among(session, self.processed.c.event_id, ids),
-                        )
+                        self._processed_query(session), {"consumer": self.queue, "ids": ids}
                     ).scalars()
                 )
                 rows = []
@@ -267,6 +265,15 @@ class Consumer:
             if _is_connection_problem(exc):
                 raise DatabaseUnavailable(str(type(exc).__name__)) from exc
             raise
+
+    def _processed_query(self, session: Session) -> Any:
+        """Which of a batch's event ids this consumer already applied (built once)."""
+        if self._done_query is None:
+            c = self.processed.c
+            self._done_query = select(c.event_id).where(
+                c.consumer == bindparam("consumer"), among_parameter(session, c.event_id, "ids")
+            )
+        return self._done_query
 
     def _fail(self, publisher: Any, delivery: _Delivery) -> None:
         headers = dict(delivery.properties.headers or {})

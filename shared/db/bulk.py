@@ -10,11 +10,13 @@ statement for each batch size.) Other databases get the plain executemany and IN
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -32,15 +34,17 @@ def insert_rows(db: Session | Connection, table: Table, rows: Sequence[Mapping[s
     if _dialect(db) != "postgresql":
         db.execute(insert(table), list(rows))
         return
-    names = list(rows[0])
-    arrays = [
-        bindparam(f"bulk_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
-        for name in names
-    ]
+    names = tuple(rows[0])
+    db.execute(_unnest_insert(table, names), {f"bulk_{name}": [row[name] for row in rows] for name in names})
+
+
+@lru_cache(maxsize=64)
+def _unnest_insert(table: Table, names: tuple[str, ...]) -> Executable:
+    arrays = [bindparam(f"bulk_{name}", type_=ARRAY(table.c[name].type)) for name in names]
     # Set-returning functions side by side in one select list advance in lockstep (PostgreSQL
     # 10 and later), so the n-th element of every array makes the n-th row.
     source = select(*(func.unnest(array) for array in arrays))
-    db.execute(insert(table).from_select(names, source))
+    return insert(table).from_select(list(names), source)
 
 
 def among(db: Session | Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
@@ -49,3 +53,10 @@ def among(db: Session | Connection, column: Any, values: Iterable[Any]) -> Colum
     if _dialect(db) == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def among_parameter(db: Session | Connection, column: Any, name: str) -> ColumnElement[bool]:
+    """``among`` for a statement built once: the values are given at execution as ``name``."""
+    if _dialect(db) == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))

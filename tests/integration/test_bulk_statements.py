@@ -17,7 +17,7 @@ from sqlalchemy import (
     select,
 )
 
-from shared.db.bulk import among, insert_rows
+from shared.db.bulk import among, among_parameter, insert_rows
 from shared.db.types import UtcDateTime
 
 metadata = MetaData()
@@ -84,3 +84,12 @@ def test_among_matches_the_given_values_only(engine):
         none = connection.execute(select(things.c.name).where(among(connection, things.c.name, []))).all()
     assert sorted(found) == sorted(["a", ROWS[2]["name"]])
     assert none == []
+
+
+def test_among_parameter_takes_its_values_at_execution(engine):
+    with engine.begin() as connection:
+        insert_rows(connection, things, ROWS)
+    with engine.connect() as connection:
+        query = select(things.c.name).where(among_parameter(connection, things.c.name, "names"))
+        assert connection.execute(query, {"names": ["a", "zz"]}).scalars().all() == ["a"]
+        assert connection.execute(query, {"names": []}).scalars().all() == []
