@@ -218,3 +218,40 @@ def test_the_relay_wakes_when_outbox_rows_are_committed_not_at_its_poll(pg_url, 
                          message="the last 10")
     rows = outbox_state(engine)
     assert sorted(seq for seq, _ in rows) == list(range(1, 31))
+
+
+def test_consumer_whose_database_sessions_drop_acks_nothing_early_and_applies_everything_once(
+    pg_url, amqp_url
+):
+    from sqlalchemy import create_engine, text
+
+    engine = effects.make_schema(pg_url)
+    own = create_engine(pg_url, pool_pre_ping=True,
+                        connect_args={"application_name": "relais-test-consumer"})
+    consumer = effects.make_consumer(own, amqp_url, batch_size=50, prefetch=150, delay_seconds=0.001)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    dropped = 0
+    writer = threading.Thread(target=effects.write_events, args=(engine, 600), kwargs={"pause": 0.004})
+    try:
+        with Running(effects.make_relay(engine, amqp_url, poll_seconds=0.02)), Running(consumer):
+            writer.start()
+            infra.wait_until(lambda: effects.effect_counts(engine)[0] >= 50, message="first effects")
+            # Drop the consumer's database sessions again and again while events keep coming,
+            # as a database restart would, in the middle of its batches.
+            while writer.is_alive():
+                with admin.connect() as connection:
+                    dropped += len(connection.execute(text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'relais-test-consumer'"
+                    )).all())
+                time.sleep(0.2)
+            writer.join()
+            infra.wait_until(lambda: effects.effect_counts(engine)[1] >= 600, timeout=120,
+                             message="every event applied")
+            time.sleep(0.5)  # any redelivery still in flight must add nothing
+    finally:
+        admin.dispose()
+        own.dispose()
+    assert dropped > 0
+    assert effects.effect_counts(engine) == (600, 600)
+    assert consumer.dead_lettered == 0
