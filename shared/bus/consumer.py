@@ -14,10 +14,8 @@ away, nothing is acked and nothing counts as a try: the consumer backs off and r
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,8 +48,6 @@ ATTEMPTS_HEADER = "x-relais-attempts"
 IDLE_FLUSH_SECONDS = 0.001
 MAX_BATCH_WAIT_SECONDS = 0.05
 _IDLE_WAIT_SECONDS = 1.0
-# Batches handed to the applier and not yet settled: one being applied, the next one ready.
-_BATCHES_AHEAD = 2
 _HEARTBEAT_EVERY_SECONDS = 1.0
 Handler = Callable[[Session, Envelope], None]
 BatchHook = Callable[[Session], None]
@@ -172,83 +168,43 @@ class Consumer:
         def on_delivery(_channel: Any, method: Any, properties: Any, body: bytes) -> None:
             arrived.append(_Delivery(method.delivery_tag, properties, body))
 
-        def wake() -> None:  # from the applier's thread: a batch is back
-            try:
-                connection.add_callback_threadsafe(lambda: None)
-            except Exception:  # the connection is closing: the loop ends anyway
-                pass
-
         consumer_tag = channel.basic_consume(self.queue, on_delivery, auto_ack=False)
         log.info("consuming", queue=self.queue)
-        applier = _Applier(self._apply_batch, wake, name=f"{self.queue} applier")
         pending: list[_Delivery] = []
         held_since = 0.0
-        try:
-            while True:
-                if self._settle(applier, channel, publisher) and pending:
-                    # Deliveries held while the applier had its hands full start waiting for
-                    # their batch to fill only now.
-                    held_since = max(held_since, time.monotonic())
-                if self._stopping.is_set():
-                    if pending:
-                        applier.submit(pending)
-                        pending = []
-                    if not applier.in_flight:
-                        break
-                    connection.process_data_events(time_limit=_IDLE_WAIT_SECONDS)
-                    continue
-                # Idle, or the applier has its hands full: wait long (woken by a delivery, a
-                # batch coming back, or stop()). Holding deliveries for a free applier: wait
-                # only until the stream pauses (nothing more within idle_flush_seconds) or the
-                # oldest has waited max_batch_wait_seconds.
-                watching = bool(pending) and applier.in_flight < _BATCHES_AHEAD
-                if watching:
-                    wait = min(self.idle_flush_seconds,
-                               held_since + self.max_batch_wait_seconds - time.monotonic())
-                else:
-                    wait = _IDLE_WAIT_SECONDS
-                connection.process_data_events(time_limit=max(wait, 0.0))
-                got = bool(arrived)
-                paused = watching and not got  # the stream paused: what came is all there is
-                if got:
-                    if not pending:
-                        held_since = time.monotonic()
-                    pending.extend(arrived)
-                    arrived.clear()
-                while len(pending) >= self.batch_size and applier.in_flight < _BATCHES_AHEAD:
-                    applier.submit(pending[: self.batch_size])
+        while True:
+            if self._stopping.is_set():
+                if pending:
+                    self._handle_batch(channel, publisher, pending)
+                break
+            # Idle, wait long: stop() and the heartbeat are looked at once a second. Holding
+            # deliveries, wait only until the stream pauses (nothing more within
+            # idle_flush_seconds) or the oldest has waited max_batch_wait_seconds.
+            if pending:
+                wait = min(self.idle_flush_seconds,
+                           held_since + self.max_batch_wait_seconds - time.monotonic())
+            else:
+                wait = _IDLE_WAIT_SECONDS
+            connection.process_data_events(time_limit=max(wait, 0.0))
+            if arrived:
+                if not pending:
+                    held_since = time.monotonic()
+                pending.extend(arrived)
+                arrived.clear()
+                while len(pending) >= self.batch_size:
+                    self._handle_batch(channel, publisher, pending[: self.batch_size])
                     del pending[: self.batch_size]
                     held_since = time.monotonic()
-                if (pending and applier.in_flight < _BATCHES_AHEAD
-                        and (paused or time.monotonic() - held_since >= self.max_batch_wait_seconds)):
-                    applier.submit(pending)
-                    pending = []
-                if not got:
-                    self._touch_heartbeat()
-        finally:
-            applier.close()
+                if pending and time.monotonic() - held_since < self.max_batch_wait_seconds:
+                    continue
+            if pending:
+                self._handle_batch(channel, publisher, pending)
+                pending = []
+            self._touch_heartbeat()
         channel.basic_cancel(consumer_tag)
 
     # -- one batch ----------------------------------------------------------------------------
-    def _settle(self, applier: _Applier, channel: Any, publisher: Any) -> int:
-        """On the consuming thread, for each batch the applier is done with, in order: send its
-        failures to their delay or dead-letter queue, then ack it (after its commit)."""
-        settled = 0
-        while applier.done:
-            batch, error = applier.done.popleft()
-            applier.in_flight -= 1
-            if error is not None:
-                raise error  # nothing of it is acked: the broker delivers it again
-            for delivery in batch:
-                if delivery.error is not None:
-                    self._fail(publisher, delivery)
-            channel.basic_ack(batch[-1].tag, multiple=True)
-            settled += 1
-            self._touch_heartbeat()
-        return settled
-
-    def _apply_batch(self, batch: list[_Delivery]) -> None:
-        """On the applier's thread: decode, then apply in one transaction (or one by one)."""
+    def _handle_batch(self, channel: Any, publisher: Any, batch: list[_Delivery]) -> None:
         for delivery in batch:
             try:
                 delivery.envelope = decode(delivery.body)
@@ -268,6 +224,10 @@ class Consumer:
                     raise
                 except Exception as exc:
                     delivery.error = f"{type(exc).__name__}: {exc}"
+        for delivery in batch:
+            if delivery.error is not None:
+                self._fail(publisher, delivery)
+        channel.basic_ack(batch[-1].tag, multiple=True)
 
     def _apply(self, deliveries: list[_Delivery]) -> None:
         if not deliveries:
@@ -360,47 +320,3 @@ class Consumer:
                 self.heartbeat_file.touch()
             except OSError:
                 pass
-
-
-class _Applier:
-    """Applies batches on a thread of its own, one after the other, so that the consuming
-    thread receives the next batch while the database commits this one. Every batch comes
-    back, in order, with the error that stopped it if any; after an error nothing more is
-    applied (the consuming thread reconnects and the broker delivers again what was not
-    acked)."""
-
-    def __init__(self, apply: Callable[[list[_Delivery]], None], wake: Callable[[], None],
-                 *, name: str) -> None:
-        self._apply = apply
-        self._wake = wake
-        self._todo: queue.SimpleQueue[list[_Delivery] | None] = queue.SimpleQueue()
-        self._closing = threading.Event()
-        self.done: deque[tuple[list[_Delivery], BaseException | None]] = deque()
-        self.in_flight = 0  # submitted and not yet settled (counted by the consuming thread)
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def submit(self, batch: list[_Delivery]) -> None:
-        self.in_flight += 1
-        self._todo.put(batch)
-
-    def _run(self) -> None:
-        while True:
-            batch = self._todo.get()
-            if batch is None or self._closing.is_set():
-                return
-            error: BaseException | None = None
-            try:
-                self._apply(batch)
-            except BaseException as exc:
-                error = exc
-            self.done.append((batch, error))
-            self._wake()
-            if error is not None:
-                return
-
-    def close(self) -> None:
-        """Apply nothing more; wait for the batch in hand, if any."""
-        self._closing.set()
-        self._todo.put(None)
-        self._thread.join(timeout=60)
