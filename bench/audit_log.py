@@ -8,9 +8,9 @@ a. ingestion     N audit events pre-loaded in ``audit.ingest`` on the real Rabbi
 b. verification  1,000,000 canonical lines in a JSON lines export, checked as `relais audit
                  verify` checks them (every line's index and chain, every leaf hash, the root
                  against a signed checkpoint).  Limit beside it: SHA-256 of the same lines.
-   from the database: the log built in (a) checked as `relais audit verify` without an export
-                 checks it (every stored row streamed, chains, stored leaf hashes, every
-                 checkpoint's root, the person index).  Beside it: SHA-256 of the same lines.
+b'. from the      the log built in (a) checked as `relais audit verify` without an export checks
+   database      it (every stored row streamed, chains, stored leaf hashes, every checkpoint's
+                 root, the person index).  Beside it: SHA-256 of the same lines.
 c. proofs        inclusion proofs for random entries of the log built in (a), from PostgreSQL:
                  p50 and p99.  Beside it: the same proof built from memory.
 

@@ -216,6 +216,7 @@ class OutboxRelay:
 
     # -- connection callbacks ---------------------------------------------------------------
     def _on_connection_open(self, connection: SelectConnection) -> None:
+        self._pump_timer = None  # a timer of an earlier connection's loop is not this loop's
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_error(self, connection: SelectConnection, error: Exception) -> None:
