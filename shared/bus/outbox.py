@@ -11,7 +11,7 @@ from shared.bus.envelope import Envelope, encode
 
 # On PostgreSQL every transaction that writes outbox rows also notifies this channel; the
 # server delivers the notification when (and only if) the transaction commits, so a relay
-# listening on it wakes as soon as there is something to publish (see relay.py).
+# listening on it wakes as soon as there is something to publish (see listener.py).
 OUTBOX_CHANNEL = "relais_outbox"
 
 
