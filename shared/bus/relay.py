@@ -13,6 +13,12 @@ How a row travels:
 
 It runs on pika's asynchronous ``SelectConnection`` because confirms must be collected while
 publishing continues; database work happens on the same thread in short batches.
+
+When idle it waits for new rows. On PostgreSQL a listener thread holds a connection of its own
+``LISTEN``ing on the outbox channel, which every transaction that writes outbox rows notifies
+(``outbox.py``): the relay looks at the outbox as soon as such a transaction commits. The poll
+every ``poll_seconds`` stays, as the only way on SQLite and as a safety net on PostgreSQL (a
+notification lost while the listener reconnects costs at most one poll).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic
 from sqlalchemy import Engine, Table, bindparam, func, select, text, update
 
+from shared.bus.listener import OutboxListener
 from shared.bus.topology import (
     EXCHANGE,
     SUBSCRIPTIONS,
@@ -74,15 +81,22 @@ class OutboxRelay:
         self._next_tag = 0
         self._next_sequence: int | None = None
         self._resend_claimed = True
-        self._pump_scheduled = False
+        self._pump_timer: Any = None  # the ioloop timeout of the next pump, if one is due
+        self._pump_due = 0.0
         self._lock_connection: Any = None
         self._lock_pid: int | None = None
         self.published = 0  # confirmed messages since start, for metrics and tests
+        self.listener: OutboxListener | None = None
 
     # -- life cycle -------------------------------------------------------------------------
     def run(self) -> None:
         """Publish until ``stop()``; reconnect with back-off after any broker failure."""
         backoff = 0.5
+        listener = None
+        if self.engine.dialect.name == "postgresql":
+            self.listener = OutboxListener(self.engine, self._wake, self._stopping)
+            listener = threading.Thread(target=self.listener.run, name="OutboxListener", daemon=True)
+            listener.start()
         try:
             while not self._stopping.is_set():
                 if not self._holds_claim_lock():
@@ -109,6 +123,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
         finally:
             self._release_claim_lock()
+            if listener is not None:
+                listener.join(timeout=5)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -200,6 +216,7 @@ class OutboxRelay:
 
     # -- connection callbacks ---------------------------------------------------------------
     def _on_connection_open(self, connection: SelectConnection) -> None:
+        self._pump_timer = None  # a timer of an earlier connection's loop is not this loop's
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_error(self, connection: SelectConnection, error: Exception) -> None:
@@ -209,7 +226,7 @@ class OutboxRelay:
     def _on_connection_closed(self, connection: SelectConnection, reason: Exception) -> None:
         self._channel = None
         self._in_flight.clear()
-        self._pump_scheduled = False
+        self._pump_timer = None
         connection.ioloop.stop()
 
     def _on_channel_open(self, channel: Any) -> None:
@@ -231,21 +248,38 @@ class OutboxRelay:
 
     # -- publishing ---------------------------------------------------------------------------
     def _schedule(self, delay: float) -> None:
-        if self._pump_scheduled or self._connection is None:
+        """Pump in ``delay`` seconds, or sooner if a pump is already due sooner."""
+        if self._connection is None:
             return
-        self._pump_scheduled = True
-        self._connection.ioloop.call_later(delay, self._pump)
+        due = time.monotonic() + delay
+        if self._pump_timer is not None:
+            if self._pump_due <= due:
+                return
+            self._connection.ioloop.remove_timeout(self._pump_timer)
+        self._pump_due = due
+        self._pump_timer = self._connection.ioloop.call_later(delay, self._pump)
+
+    def _wake(self) -> None:
+        """From the listener's thread: rows were committed, look at the outbox now."""
+        connection = self._connection
+        if connection is None:
+            return  # not publishing (connecting, or standing by): it claims when it starts
+        try:
+            connection.ioloop.add_callback_threadsafe(lambda: self._schedule(0))
+        except Exception:  # the loop is closing: the next connection claims anyway
+            pass
 
     def _pump(self) -> None:
-        self._pump_scheduled = False
+        self._pump_timer = None
         if self._stopping.is_set() or self._channel is None or not self._channel.is_open:
             return
         self._touch_heartbeat()
         room = self.max_in_flight - len(self._in_flight)
         if room <= 0:
             return  # confirms will schedule the next pump
+        resending = self._resend_claimed
         try:
-            if self._resend_claimed:
+            if resending:
                 rows = self._claimed_unpublished()
                 self._resend_claimed = False
             else:
@@ -261,7 +295,9 @@ class OutboxRelay:
             return
         for row_id, sequence, routing_key, body, event_id in rows:
             self._publish(row_id, sequence, routing_key, body, event_id)
-        if len(rows) >= min(room, self.batch_size):
+        # After sending the claimed rows again, claim new ones at once: rows committed before
+        # the channel opened (whose notification found no channel) must not wait for a poll.
+        if resending or len(rows) >= min(room, self.batch_size):
             self._schedule(0)
         else:
             self._schedule(self.poll_seconds)
@@ -361,3 +397,4 @@ class OutboxRelay:
                 self.heartbeat_file.touch()
             except OSError:
                 pass
+
