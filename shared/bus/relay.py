@@ -51,6 +51,11 @@ log = get_logger("relais.relay")
 _RELAY_LOCK_KEY = 0x52454C4159  # "RELAY": one relay per database may claim rows at a time
 
 
+def stream_of(routing_key: str) -> str:
+    """The stream of an event: the first part of its type (``audit`` of ``audit.access_recorded``)."""
+    return routing_key.split(".", 1)[0]
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -80,6 +85,8 @@ class OutboxRelay:
         self._in_flight: OrderedDict[int, tuple[int, str, bytes, str]] = OrderedDict()
         self._next_tag = 0
         self._next_sequence: int | None = None
+        # The next number of each stream (the first part of the routing key: audit, record...).
+        self._next_in_stream: dict[str, int] | None = None
         self._resend_claimed = True
         self._pump_timer: Any = None  # the ioloop timeout of the next pump, if one is due
         self._pump_due = 0.0
@@ -176,6 +183,7 @@ class OutboxRelay:
                 continue
             if got:
                 self._next_sequence = None  # another relay may have numbered rows meanwhile
+                self._next_in_stream = None
                 return
             log.info("another relay holds the outbox, standing by")
             self._touch_heartbeat()  # a standby is healthy: it takes over when the other stops
@@ -287,6 +295,7 @@ class OutboxRelay:
         except Exception as exc:  # the database is away: try again later, lose nothing
             log.warning("relay could not read the outbox", error=type(exc).__name__)
             self._next_sequence = None  # re-read it: a failed commit may have used numbers
+            self._next_in_stream = None
             if not self._holds_claim_lock():
                 log.warning("relay lost its claim on the outbox; reconnecting to take it again")
                 self._close()
@@ -303,6 +312,7 @@ class OutboxRelay:
             self._schedule(self.poll_seconds)
 
     def _publish(self, row_id: int, sequence: int, routing_key: str, body: str, event_id: str) -> None:
+        """``sequence`` is the row's number within its stream."""
         document = json.loads(body)
         document["sequence"] = sequence
         payload = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
@@ -338,13 +348,16 @@ class OutboxRelay:
         t = self.table
         with self.engine.connect() as connection:
             result = connection.execute(
-                select(t.c.id, t.c.sequence, t.c.routing_key, t.c.body, t.c.event_id)
+                select(t.c.id, t.c.stream_sequence, t.c.routing_key, t.c.body, t.c.event_id)
                 .where(t.c.published_at.is_(None), t.c.sequence.is_not(None))
                 .order_by(t.c.sequence)
             )
             return [tuple(row) for row in result]  # type: ignore[misc]
 
     def _claim(self, limit: int) -> list[tuple[int, int, str, str, str]]:
+        """Number the oldest unclaimed rows: ``sequence`` orders all of the source's events, and
+        ``stream_sequence`` numbers them gap-free within their stream — what a consumer of one
+        stream (the audit log, of ``audit.*``) checks for gaps, and what the event carries."""
         t = self.table
         if self.engine.dialect.name == "postgresql" and not self._holds_claim_lock():
             raise RuntimeError("the outbox claim lock is no longer held")
@@ -352,6 +365,12 @@ class OutboxRelay:
             if self._next_sequence is None:
                 current = connection.execute(select(func.max(t.c.sequence))).scalar()
                 self._next_sequence = (current or 0) + 1
+            if self._next_in_stream is None:
+                self._next_in_stream = {
+                    stream: (highest or 0) + 1 for stream, highest in connection.execute(
+                        select(t.c.stream, func.max(t.c.stream_sequence))
+                        .where(t.c.stream.is_not(None)).group_by(t.c.stream))
+                }
             query = (
                 select(t.c.id, t.c.routing_key, t.c.body, t.c.event_id)
                 .where(t.c.sequence.is_(None))
@@ -362,15 +381,25 @@ class OutboxRelay:
             if not rows:
                 return []
             first = self._next_sequence
-            assignments = [{"row_id": row.id, "seq": first + i} for i, row in enumerate(rows)]
+            following = dict(self._next_in_stream)
+            assignments = []
+            for i, row in enumerate(rows):
+                stream = stream_of(row.routing_key)
+                number = following.get(stream, 1)
+                following[stream] = number + 1
+                assignments.append({"row_id": row.id, "seq": first + i, "stream_name": stream,
+                                    "in_stream": number})
             connection.execute(
-                update(t).where(t.c.id == bindparam("row_id")).values(sequence=bindparam("seq")),
+                update(t).where(t.c.id == bindparam("row_id")).values(
+                    sequence=bindparam("seq"), stream=bindparam("stream_name"),
+                    stream_sequence=bindparam("in_stream")),
                 assignments,
             )
         self._next_sequence = first + len(rows)
+        self._next_in_stream = following
         return [
-            (row.id, first + i, row.routing_key, row.body, row.event_id)
-            for i, row in enumerate(rows)
+            (row.id, assignment["in_stream"], row.routing_key, row.body, row.event_id)
+            for row, assignment in zip(rows, assignments, strict=True)
         ]
 
     def _mark_published(self, row_ids: list[int]) -> None:
