@@ -8,6 +8,9 @@ a. ingestion     N audit events pre-loaded in ``audit.ingest`` on the real Rabbi
 b. verification  1,000,000 canonical lines in a JSON lines export, checked as `relais audit
                  verify` checks them (every line's index and chain, every leaf hash, the root
                  against a signed checkpoint).  Limit beside it: SHA-256 of the same lines.
+b'. from the      the log built in (a) checked as `relais audit verify` without an export checks
+   database      it (every stored row streamed, chains, stored leaf hashes, every checkpoint's
+                 root, the person index).  Beside it: SHA-256 of the same lines.
 c. proofs        inclusion proofs for random entries of the log built in (a), from PostgreSQL:
                  p50 and p99.  Beside it: the same proof built from memory.
 
@@ -41,6 +44,7 @@ import pika  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from services.audit import handlers, reports  # noqa: E402
 from services.audit.adapters.repository import AuditLogRepository  # noqa: E402
 from services.audit.domain import checkpoints, merkle  # noqa: E402
 from services.audit.domain.entries import event_from_payload  # noqa: E402
@@ -131,15 +135,34 @@ def bench_ingestion(events: int, tmp: Path) -> dict:
             seconds = time.perf_counter() - started
         with Session(engine) as session:
             proofs = bench_proofs(session, events)
+        with Session(engine) as session, session.begin():
+            handlers.checkpoint_now(session, settings)
+        database_check = bench_database_verification(engine, settings)
         engine.dispose()
         append_rate = bench_append_only(events, tmp)
         return {"events": events, "seconds": round(seconds, 2), "events_per_second": _rate(events, seconds),
                 "envelope_decode_limit_per_second": decode_rate,
                 "log_append_without_broker_per_second": append_rate,
-                "proofs_from_postgresql": proofs}
+                "proofs_from_postgresql": proofs,
+                "verification_from_postgresql": database_check}
     finally:
         infra.delete_vhost(vhost)
         infra.drop_database(db_url)
+
+
+def bench_database_verification(engine, settings) -> dict:
+    """`relais audit verify` on the live log (no export), beside SHA-256 of the same lines."""
+    with Session(engine) as session:
+        lines = [line for line, _ in AuditLogRepository(session).leaf_lines()]
+    limit = hash_limit(lines)
+    with Session(engine) as session, session.begin():
+        started = time.perf_counter()
+        report = reports.verification_report(session, settings.origin, audit_log.public_key(settings))
+        seconds = time.perf_counter() - started
+    assert report["ok"] and report["persons_index_matches"], report
+    return {"entries": report["tree"]["entries"], "checkpoints": report["checkpoints"]["count"],
+            "seconds": round(seconds, 2), "entries_per_second": _rate(len(lines), seconds),
+            "sha256_of_the_same_lines_per_second": limit}
 
 
 def bench_append_only(events: int, tmp: Path, batch: int = 500) -> float:

@@ -70,6 +70,7 @@ from shared.bus.topology import (  # noqa: E402
     declare_topology,
     retry_queue,
 )
+from shared.db.bulk import insert_rows  # noqa: E402
 from shared.db.engine import make_engine  # noqa: E402
 from shared.logs import configure_logging  # noqa: E402
 
@@ -274,8 +275,20 @@ def preload(
         raise BenchError(f"queue holds {broker.depth()} messages, expected {len(messages)}")
 
 
+PENDING_EFFECTS = "bench.effects"
+
+
 def handler(session: Session, event: Envelope) -> None:
-    session.execute(insert(effects).values(event_id=event.id, n=event.payload.get("n", 0)))
+    """One effect row per event (as tests/support/effects.py writes it), kept for the batch."""
+    session.info.setdefault(PENDING_EFFECTS, []).append(
+        {"event_id": event.id, "n": event.payload.get("n", 0)}
+    )
+
+
+def write_effects(session: Session) -> None:
+    """The consumer's per-batch hook: the batch's effect rows in one INSERT, in the same
+    transaction as the events' processed ids."""
+    insert_rows(session, effects, session.info.pop(PENDING_EFFECTS, []))
 
 
 def count(engine, query) -> int:
@@ -420,6 +433,7 @@ def consumer_phase(broker: Broker, engine, amqp_url: str, messages, timeout: flo
         batch_size=CONSUMER_BATCH,
         retry_delays=RETRY_DELAYS,
         subscriptions=SUBSCRIPTIONS,
+        on_batch=write_effects,
     )
     applied = select(func.count()).select_from(effects)
     running = OnThread(consumer)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from services.audit import handlers
+from services.audit.domain.persons import PersonIndex
 from services.audit.settings import AuditSettings
 from shared.bus.envelope import Envelope
 
@@ -22,8 +23,13 @@ def on_audit_event(session: Session, event: Envelope) -> None:
 
 
 def batch_hook(settings: AuditSettings) -> Callable[[Session], None]:
+    # One consumer's batches run one after the other on its thread: its copy of the person
+    # heads goes from one batch to the next (and is read again whenever the head moved
+    # elsewhere).
+    index = PersonIndex()
+
     def on_batch(session: Session) -> None:
-        handlers.integrate(session, settings)
+        handlers.integrate(session, settings, index=index)
 
     return on_batch
 

@@ -20,6 +20,7 @@ from services.audit.adapters.repository import AuditLogRepository
 from services.audit.domain import signals
 from services.audit.domain.entries import AuditEvent, event_from_payload
 from services.audit.domain.log import Appended, missing_ranges
+from services.audit.domain.persons import PersonIndex
 from services.audit.settings import AuditSettings
 from shared.bus.envelope import Envelope
 from shared.logs import get_logger
@@ -36,14 +37,17 @@ def ingest(session: Session, event: Envelope) -> None:
     )
 
 
-def integrate(session: Session, settings: AuditSettings, now: datetime | None = None) -> Appended:
-    """Per batch: append the pending events to the log in the caller's transaction."""
+def integrate(session: Session, settings: AuditSettings, now: datetime | None = None,
+              index: PersonIndex | None = None) -> Appended:
+    """Per batch: append the pending events to the log in the caller's transaction. ``index``
+    is the appender's own copy of the person heads, carried from batch to batch."""
     events: list[AuditEvent] = session.info.pop(PENDING, [])
-    return append_events(session, settings, events, now or datetime.now(UTC))
+    return append_events(session, settings, events, now or datetime.now(UTC), index)
 
 
 def append_events(
-    session: Session, settings: AuditSettings, events: list[AuditEvent], now: datetime
+    session: Session, settings: AuditSettings, events: list[AuditEvent], now: datetime,
+    index: PersonIndex | None = None,
 ) -> Appended:
     store = LogStore(session)
     known = store.known_event_ids([e.event_id for e in events])
@@ -56,7 +60,7 @@ def append_events(
     head, checkpoint_size, checkpoint_at = store.lock_head()
     fresh += _signals(session, settings, fresh, now)
     fresh = _number_own_events(store, fresh)
-    appended = store.append(head, fresh, now)
+    appended = store.append(head, fresh, now, index)
     _report_gaps(store, fresh)
     new_head = appended.head or head
     due = new_head.size - checkpoint_size >= settings.checkpoint_every or (
@@ -64,7 +68,7 @@ def append_events(
         and (checkpoint_at is None or (now - checkpoint_at).total_seconds() >= settings.checkpoint_seconds)
     )
     if due:
-        store.checkpoint(new_head, signing_key.signing_key(settings.key_dir), settings.origin, now)
+        store.checkpoint(new_head, signing_key.signing_key(settings.key_dir), settings.origin, now, index)
     return appended
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pika
 import structlog
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,11 +37,18 @@ from shared.bus.topology import (
     declare_topology,
     retry_queue,
 )
+from shared.db.bulk import among_parameter, insert_rows
 from shared.logs import get_logger
 
 log = get_logger("relais.consumer")
 
 ATTEMPTS_HEADER = "x-relais-attempts"
+# A batch smaller than batch_size is applied once no delivery came for IDLE_FLUSH_SECONDS (the
+# broker has sent what it had), or once its oldest delivery has waited MAX_BATCH_WAIT_SECONDS.
+IDLE_FLUSH_SECONDS = 0.001
+MAX_BATCH_WAIT_SECONDS = 0.05
+_IDLE_WAIT_SECONDS = 1.0
+_HEARTBEAT_EVERY_SECONDS = 1.0
 Handler = Callable[[Session, Envelope], None]
 BatchHook = Callable[[Session], None]
 
@@ -78,7 +85,8 @@ class Consumer:
         batch_size: int = 200,
         max_attempts: int = 5,
         retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0),
-        idle_flush_seconds: float = 0.05,
+        idle_flush_seconds: float = IDLE_FLUSH_SECONDS,
+        max_batch_wait_seconds: float = MAX_BATCH_WAIT_SECONDS,
         heartbeat_file: Path | None = None,
         subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS,
         on_batch: BatchHook | None = None,
@@ -97,9 +105,13 @@ class Consumer:
         self.max_attempts = max_attempts
         self.retry_delays = retry_delays
         self.idle_flush_seconds = idle_flush_seconds
+        self.max_batch_wait_seconds = max_batch_wait_seconds
         self.heartbeat_file = heartbeat_file
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self._stopping = threading.Event()
+        self._heartbeat_at = float("-inf")
+        self._connection: pika.BlockingConnection | None = None
+        self._done_query: Any = None
         self.applied = 0  # events applied since start (not counting duplicates)
         self.duplicates = 0
         self.retried = 0
@@ -107,6 +119,12 @@ class Consumer:
 
     def stop(self) -> None:
         self._stopping.set()
+        connection = self._connection
+        if connection is not None:
+            try:  # wake the wait for deliveries, so the loop sees the stop at once
+                connection.add_callback_threadsafe(lambda: None)
+            except Exception:  # the connection is closing or gone: the loop ends anyway
+                pass
 
     # -- connection loop --------------------------------------------------------------------
     def run(self) -> None:
@@ -116,6 +134,7 @@ class Consumer:
             started = time.monotonic()
             try:
                 connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+                self._connection = connection
                 self._consume(connection)
             except (pika.exceptions.AMQPError, DatabaseUnavailable, OSError) as exc:
                 if self._stopping.is_set():
@@ -131,6 +150,7 @@ class Consumer:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
+                self._connection = None
                 if connection is not None and connection.is_open:
                     try:
                         connection.close()
@@ -143,21 +163,45 @@ class Consumer:
         channel.basic_qos(prefetch_count=self.prefetch)
         publisher = connection.channel()
         publisher.confirm_delivery()
+        arrived: list[_Delivery] = []
+
+        def on_delivery(_channel: Any, method: Any, properties: Any, body: bytes) -> None:
+            arrived.append(_Delivery(method.delivery_tag, properties, body))
+
+        consumer_tag = channel.basic_consume(self.queue, on_delivery, auto_ack=False)
         log.info("consuming", queue=self.queue)
         pending: list[_Delivery] = []
-        for method, properties, body in channel.consume(
-            self.queue, inactivity_timeout=self.idle_flush_seconds
-        ):
-            if method is not None:
-                pending.append(_Delivery(method.delivery_tag, properties, body))
-            if pending and (method is None or len(pending) >= self.batch_size):
+        held_since = 0.0
+        while True:
+            if self._stopping.is_set():
+                if pending:
+                    self._handle_batch(channel, publisher, pending)
+                break
+            # Idle, wait long: stop() and the heartbeat are looked at once a second. Holding
+            # deliveries, wait only until the stream pauses (nothing more within
+            # idle_flush_seconds) or the oldest has waited max_batch_wait_seconds.
+            if pending:
+                wait = min(self.idle_flush_seconds,
+                           held_since + self.max_batch_wait_seconds - time.monotonic())
+            else:
+                wait = _IDLE_WAIT_SECONDS
+            connection.process_data_events(time_limit=max(wait, 0.0))
+            if arrived:
+                if not pending:
+                    held_since = time.monotonic()
+                pending.extend(arrived)
+                arrived.clear()
+                while len(pending) >= self.batch_size:
+                    self._handle_batch(channel, publisher, pending[: self.batch_size])
+                    del pending[: self.batch_size]
+                    held_since = time.monotonic()
+                if pending and time.monotonic() - held_since < self.max_batch_wait_seconds:
+                    continue
+            if pending:
                 self._handle_batch(channel, publisher, pending)
                 pending = []
-            if method is None:
-                self._touch_heartbeat()
-            if self._stopping.is_set() and not pending:
-                break
-        channel.cancel()
+            self._touch_heartbeat()
+        channel.basic_cancel(consumer_tag)
 
     # -- one batch ----------------------------------------------------------------------------
     def _handle_batch(self, channel: Any, publisher: Any, batch: list[_Delivery]) -> None:
@@ -194,10 +238,7 @@ class Consumer:
                 ids = [d.envelope.id for d in deliveries if d.envelope is not None]
                 done = set(
                     session.execute(
-                        select(self.processed.c.event_id).where(
-                            self.processed.c.consumer == self.queue,
-                            self.processed.c.event_id.in_(ids),
-                        )
+                        self._processed_query(session), {"consumer": self.queue, "ids": ids}
                     ).scalars()
                 )
                 rows = []
@@ -218,12 +259,21 @@ class Consumer:
                 if rows:
                     if self.on_batch is not None:
                         self.on_batch(session)
-                    session.execute(insert(self.processed), rows)
+                    insert_rows(session, self.processed, rows)
             self.applied += applied
         except Exception as exc:
             if _is_connection_problem(exc):
                 raise DatabaseUnavailable(str(type(exc).__name__)) from exc
             raise
+
+    def _processed_query(self, session: Session) -> Any:
+        """Which of a batch's event ids this consumer already applied (built once)."""
+        if self._done_query is None:
+            c = self.processed.c
+            self._done_query = select(c.event_id).where(
+                c.consumer == bindparam("consumer"), among_parameter(session, c.event_id, "ids")
+            )
+        return self._done_query
 
     def _fail(self, publisher: Any, delivery: _Delivery) -> None:
         headers = dict(delivery.properties.headers or {})
@@ -264,7 +314,8 @@ class Consumer:
         )
 
     def _touch_heartbeat(self) -> None:
-        if self.heartbeat_file is not None:
+        if self.heartbeat_file is not None and time.monotonic() - self._heartbeat_at >= _HEARTBEAT_EVERY_SECONDS:
+            self._heartbeat_at = time.monotonic()
             try:
                 self.heartbeat_file.touch()
             except OSError:

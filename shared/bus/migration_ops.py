@@ -43,3 +43,29 @@ def drop_bus_tables(*, outbox: bool = True, processed: bool = True) -> None:
     if outbox:
         op.drop_index("ix_outbox_unpublished", table_name="outbox")
         op.drop_table("outbox")
+
+
+def add_outbox_streams() -> None:
+    """Number events within their stream (``audit``, ``record``...), so a consumer of one stream
+    sees a gap-free sequence. Rows numbered already get their stream number in their order."""
+    op.add_column("outbox", sa.Column("stream", sa.String(40), nullable=True))
+    op.add_column("outbox", sa.Column("stream_sequence", sa.BigInteger, nullable=True))
+    bind = op.get_bind()
+    outbox = sa.table("outbox", sa.column("id"), sa.column("routing_key"), sa.column("sequence"),
+                      sa.column("stream"), sa.column("stream_sequence"))
+    rows = bind.execute(sa.select(outbox.c.id, outbox.c.routing_key)
+                        .where(outbox.c.sequence.is_not(None)).order_by(outbox.c.sequence)).all()
+    following: dict[str, int] = {}
+    for row in rows:
+        stream = row.routing_key.split(".", 1)[0]
+        following[stream] = following.get(stream, 0) + 1
+        bind.execute(sa.update(outbox).where(outbox.c.id == row.id)
+                     .values(stream=stream, stream_sequence=following[stream]))
+    op.create_index("ux_outbox_stream_sequence", "outbox", ["stream", "stream_sequence"], unique=True)
+
+
+def drop_outbox_streams() -> None:
+    op.drop_index("ux_outbox_stream_sequence", table_name="outbox")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("stream_sequence")
+        batch.drop_column("stream")

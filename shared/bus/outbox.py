@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.bus.envelope import Envelope, encode, encode_many
 from shared.db.statements import insert_many
+
+# On PostgreSQL every transaction that writes outbox rows also notifies this channel; the
+# server delivers the notification when (and only if) the transaction commits, so a relay
+# listening on it wakes as soon as there is something to publish (see listener.py).
+OUTBOX_CHANNEL = "relais_outbox"
 
 
 class Outbox:
@@ -50,6 +55,7 @@ class Outbox:
                 created_at=envelope.occurred_at,
             )
         )
+        notify(db)
 
     def add_many(self, db: Session, envelopes: list[Envelope]) -> None:
         """Many events in one INSERT (a scan's batch), validated as ``encode_many`` does."""
@@ -61,3 +67,12 @@ class Outbox:
              "body": body.decode(), "created_at": e.occurred_at}
             for e, body in zip(envelopes, bodies, strict=True)
         ])
+        notify(db)
+
+
+def notify(db: Session | Connection) -> None:
+    """Wake the relay when this transaction commits (PostgreSQL; SQLite relays poll)."""
+    dialect = db.get_bind().dialect if isinstance(db, Session) else db.dialect
+    if dialect.name == "postgresql":
+        # Several in one transaction make one notification: the server folds them.
+        db.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))

@@ -13,6 +13,12 @@ How a row travels:
 
 It runs on pika's asynchronous ``SelectConnection`` because confirms must be collected while
 publishing continues; database work happens on the same thread in short batches.
+
+When idle it waits for new rows. On PostgreSQL a listener thread holds a connection of its own
+``LISTEN``ing on the outbox channel, which every transaction that writes outbox rows notifies
+(``outbox.py``): the relay looks at the outbox as soon as such a transaction commits. The poll
+every ``poll_seconds`` stays, as the only way on SQLite and as a safety net on PostgreSQL (a
+notification lost while the listener reconnects costs at most one poll).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic
 from sqlalchemy import Engine, Table, bindparam, func, select, text, update
 
+from shared.bus.listener import OutboxListener
 from shared.bus.topology import (
     EXCHANGE,
     SUBSCRIPTIONS,
@@ -42,6 +49,11 @@ from shared.logs import get_logger
 log = get_logger("relais.relay")
 
 _RELAY_LOCK_KEY = 0x52454C4159  # "RELAY": one relay per database may claim rows at a time
+
+
+def stream_of(routing_key: str) -> str:
+    """The stream of an event: the first part of its type (``audit`` of ``audit.access_recorded``)."""
+    return routing_key.split(".", 1)[0]
 
 
 class OutboxRelay:
@@ -73,16 +85,25 @@ class OutboxRelay:
         self._in_flight: OrderedDict[int, tuple[int, str, bytes, str]] = OrderedDict()
         self._next_tag = 0
         self._next_sequence: int | None = None
+        # The next number of each stream (the first part of the routing key: audit, record...).
+        self._next_in_stream: dict[str, int] | None = None
         self._resend_claimed = True
-        self._pump_scheduled = False
+        self._pump_timer: Any = None  # the ioloop timeout of the next pump, if one is due
+        self._pump_due = 0.0
         self._lock_connection: Any = None
         self._lock_pid: int | None = None
         self.published = 0  # confirmed messages since start, for metrics and tests
+        self.listener: OutboxListener | None = None
 
     # -- life cycle -------------------------------------------------------------------------
     def run(self) -> None:
         """Publish until ``stop()``; reconnect with back-off after any broker failure."""
         backoff = 0.5
+        listener = None
+        if self.engine.dialect.name == "postgresql":
+            self.listener = OutboxListener(self.engine, self._wake, self._stopping)
+            listener = threading.Thread(target=self.listener.run, name="OutboxListener", daemon=True)
+            listener.start()
         try:
             while not self._stopping.is_set():
                 if not self._holds_claim_lock():
@@ -109,6 +130,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
         finally:
             self._release_claim_lock()
+            if listener is not None:
+                listener.join(timeout=5)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -160,6 +183,7 @@ class OutboxRelay:
                 continue
             if got:
                 self._next_sequence = None  # another relay may have numbered rows meanwhile
+                self._next_in_stream = None
                 return
             log.info("another relay holds the outbox, standing by")
             self._touch_heartbeat()  # a standby is healthy: it takes over when the other stops
@@ -200,6 +224,7 @@ class OutboxRelay:
 
     # -- connection callbacks ---------------------------------------------------------------
     def _on_connection_open(self, connection: SelectConnection) -> None:
+        self._pump_timer = None  # a timer of an earlier connection's loop is not this loop's
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_error(self, connection: SelectConnection, error: Exception) -> None:
@@ -209,7 +234,7 @@ class OutboxRelay:
     def _on_connection_closed(self, connection: SelectConnection, reason: Exception) -> None:
         self._channel = None
         self._in_flight.clear()
-        self._pump_scheduled = False
+        self._pump_timer = None
         connection.ioloop.stop()
 
     def _on_channel_open(self, channel: Any) -> None:
@@ -231,21 +256,38 @@ class OutboxRelay:
 
     # -- publishing ---------------------------------------------------------------------------
     def _schedule(self, delay: float) -> None:
-        if self._pump_scheduled or self._connection is None:
+        """Pump in ``delay`` seconds, or sooner if a pump is already due sooner."""
+        if self._connection is None:
             return
-        self._pump_scheduled = True
-        self._connection.ioloop.call_later(delay, self._pump)
+        due = time.monotonic() + delay
+        if self._pump_timer is not None:
+            if self._pump_due <= due:
+                return
+            self._connection.ioloop.remove_timeout(self._pump_timer)
+        self._pump_due = due
+        self._pump_timer = self._connection.ioloop.call_later(delay, self._pump)
+
+    def _wake(self) -> None:
+        """From the listener's thread: rows were committed, look at the outbox now."""
+        connection = self._connection
+        if connection is None:
+            return  # not publishing (connecting, or standing by): it claims when it starts
+        try:
+            connection.ioloop.add_callback_threadsafe(lambda: self._schedule(0))
+        except Exception:  # the loop is closing: the next connection claims anyway
+            pass
 
     def _pump(self) -> None:
-        self._pump_scheduled = False
+        self._pump_timer = None
         if self._stopping.is_set() or self._channel is None or not self._channel.is_open:
             return
         self._touch_heartbeat()
         room = self.max_in_flight - len(self._in_flight)
         if room <= 0:
             return  # confirms will schedule the next pump
+        resending = self._resend_claimed
         try:
-            if self._resend_claimed:
+            if resending:
                 rows = self._claimed_unpublished()
                 self._resend_claimed = False
             else:
@@ -253,6 +295,7 @@ class OutboxRelay:
         except Exception as exc:  # the database is away: try again later, lose nothing
             log.warning("relay could not read the outbox", error=type(exc).__name__)
             self._next_sequence = None  # re-read it: a failed commit may have used numbers
+            self._next_in_stream = None
             if not self._holds_claim_lock():
                 log.warning("relay lost its claim on the outbox; reconnecting to take it again")
                 self._close()
@@ -261,12 +304,15 @@ class OutboxRelay:
             return
         for row_id, sequence, routing_key, body, event_id in rows:
             self._publish(row_id, sequence, routing_key, body, event_id)
-        if len(rows) >= min(room, self.batch_size):
+        # After sending the claimed rows again, claim new ones at once: rows committed before
+        # the channel opened (whose notification found no channel) must not wait for a poll.
+        if resending or len(rows) >= min(room, self.batch_size):
             self._schedule(0)
         else:
             self._schedule(self.poll_seconds)
 
     def _publish(self, row_id: int, sequence: int, routing_key: str, body: str, event_id: str) -> None:
+        """``sequence`` is the row's number within its stream."""
         document = json.loads(body)
         document["sequence"] = sequence
         payload = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
@@ -302,13 +348,16 @@ class OutboxRelay:
         t = self.table
         with self.engine.connect() as connection:
             result = connection.execute(
-                select(t.c.id, t.c.sequence, t.c.routing_key, t.c.body, t.c.event_id)
+                select(t.c.id, t.c.stream_sequence, t.c.routing_key, t.c.body, t.c.event_id)
                 .where(t.c.published_at.is_(None), t.c.sequence.is_not(None))
                 .order_by(t.c.sequence)
             )
             return [tuple(row) for row in result]  # type: ignore[misc]
 
     def _claim(self, limit: int) -> list[tuple[int, int, str, str, str]]:
+        """Number the oldest unclaimed rows: ``sequence`` orders all of the source's events, and
+        ``stream_sequence`` numbers them gap-free within their stream — what a consumer of one
+        stream (the audit log, of ``audit.*``) checks for gaps, and what the event carries."""
         t = self.table
         if self.engine.dialect.name == "postgresql" and not self._holds_claim_lock():
             raise RuntimeError("the outbox claim lock is no longer held")
@@ -316,6 +365,12 @@ class OutboxRelay:
             if self._next_sequence is None:
                 current = connection.execute(select(func.max(t.c.sequence))).scalar()
                 self._next_sequence = (current or 0) + 1
+            if self._next_in_stream is None:
+                self._next_in_stream = {
+                    stream: (highest or 0) + 1 for stream, highest in connection.execute(
+                        select(t.c.stream, func.max(t.c.stream_sequence))
+                        .where(t.c.stream.is_not(None)).group_by(t.c.stream))
+                }
             query = (
                 select(t.c.id, t.c.routing_key, t.c.body, t.c.event_id)
                 .where(t.c.sequence.is_(None))
@@ -326,15 +381,25 @@ class OutboxRelay:
             if not rows:
                 return []
             first = self._next_sequence
-            assignments = [{"row_id": row.id, "seq": first + i} for i, row in enumerate(rows)]
+            following = dict(self._next_in_stream)
+            assignments = []
+            for i, row in enumerate(rows):
+                stream = stream_of(row.routing_key)
+                number = following.get(stream, 1)
+                following[stream] = number + 1
+                assignments.append({"row_id": row.id, "seq": first + i, "stream_name": stream,
+                                    "in_stream": number})
             connection.execute(
-                update(t).where(t.c.id == bindparam("row_id")).values(sequence=bindparam("seq")),
+                update(t).where(t.c.id == bindparam("row_id")).values(
+                    sequence=bindparam("seq"), stream=bindparam("stream_name"),
+                    stream_sequence=bindparam("in_stream")),
                 assignments,
             )
         self._next_sequence = first + len(rows)
+        self._next_in_stream = following
         return [
-            (row.id, first + i, row.routing_key, row.body, row.event_id)
-            for i, row in enumerate(rows)
+            (row.id, assignment["in_stream"], row.routing_key, row.body, row.event_id)
+            for row, assignment in zip(rows, assignments, strict=True)
         ]
 
     def _mark_published(self, row_ids: list[int]) -> None:
@@ -361,3 +426,4 @@ class OutboxRelay:
                 self.heartbeat_file.touch()
             except OSError:
                 pass
+

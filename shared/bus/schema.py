@@ -38,6 +38,9 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("body", Text, nullable=False),
         Column("created_at", UtcDateTime(), nullable=False),
         Column("sequence", BigInteger, nullable=True, unique=True),
+        # The stream (first part of the type) and the gap-free number within it, given by the relay.
+        Column("stream", String(40), nullable=True),
+        Column("stream_sequence", BigInteger, nullable=True),
         Column("published_at", UtcDateTime(), nullable=True),
         Index(
             "ix_outbox_unpublished",
@@ -45,6 +48,7 @@ def outbox_table(metadata: MetaData) -> Table:
             postgresql_where=text("published_at IS NULL"),
             sqlite_where=text("published_at IS NULL"),
         ),
+        Index("ux_outbox_stream_sequence", "stream", "stream_sequence", unique=True),
     )
 
 

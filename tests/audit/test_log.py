@@ -183,3 +183,30 @@ def test_a_sequence_gap_is_reported_until_the_missing_event_arrives(engine, sett
     report = _report(engine, settings)
     assert report["sequence_gaps"] == [] and report["ok"] is True
     assert report["sources"][0]["complete_up_to"] == 7
+
+
+@pytest.mark.parametrize("block", [64, 1000, 1 << 20])
+@pytest.mark.parametrize("shape", ["plain", "no final newline", "blank lines"])
+def test_an_export_verifies_however_its_lines_fall_across_blocks(engine, settings, tmp_path, monkeypatch,
+                                                                 block, shape):
+    from services.audit import export_check
+
+    monkeypatch.setattr(export_check, "BLOCK", block)  # lines longer than a block, split anywhere
+    _fill(engine, settings, count=41)
+    lines = [r["canonical"].encode() for r in support.rows(engine)]
+    text = b"".join(line + b"\n" for line in lines)
+    if shape == "no final newline":
+        text = text[:-1]
+    elif shape == "blank lines":
+        text = b"\n\n" + text.replace(b"\n", b"\n\n", 5) + b"\n"
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(text)
+    with Session(engine) as session:
+        note = AuditLogRepository(session).latest_checkpoint()["note"]
+    key = support.public_key(settings)
+    for workers in (1, 2, 3):
+        report = verify_export_file(path, note, settings.origin, key, workers=workers)
+        assert report["ok"] is True and report["entries"] == 41, (workers, report)
+    # A carriage return is part of its line: those bytes are not the entry's.
+    path.write_bytes(text.replace(b"\n", b"\r\n"))
+    assert verify_export_file(path, note, settings.origin, key, workers=2)["ok"] is False

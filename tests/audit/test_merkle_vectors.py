@@ -101,3 +101,32 @@ def test_the_root_of_packed_leaves_is_the_same():
     for n in range(0, 40):
         leaves = [merkle.leaf_hash(bytes([i])) for i in range(n)]
         assert merkle.root_of_packed(b"".join(leaves)) == merkle.root_of(leaves)
+
+
+def test_aligned_subtrees_hashed_apart_fold_into_the_root():
+    leaves, _nodes, roots = _tree(70)
+    for n in range(0, 71):
+        for cut in range(0, n + 1, 3):  # two ranges, as two worker processes would see them
+            frontier = merkle.Frontier()
+            for first, part in ((0, leaves[:cut]), (cut, leaves[cut:n])):
+                for level, root in merkle.subtree_roots(first, part):
+                    frontier.append_subtree(level, root)
+            assert frontier.size == n and frontier.root() == roots[n]
+
+
+def test_aligned_blocks_cover_the_range_each_at_a_multiple_of_its_width():
+    for start in range(0, 40):
+        for end in range(start, 80):
+            blocks = merkle.aligned_blocks(start, end)
+            position = start
+            for level, first in blocks:
+                assert first == position and first % (1 << level) == 0
+                position += 1 << level
+            assert position == end
+
+
+def test_a_subtree_out_of_place_is_refused():
+    frontier = merkle.Frontier()
+    frontier.append(merkle.leaf_hash(b"a"))
+    with pytest.raises(ValueError):
+        frontier.append_subtree(1, bytes(32))

@@ -84,13 +84,18 @@ def test_one_contact_flows_through_every_service(stack):
                            i=entry_id)
     assert stored_entry["beneficiary_id"] == person and b"street_outreach" not in bytes(stored_entry["sealed"])
     outbox = infra.wait_until(
-        lambda: (rows := _rows(urls["record"], "SELECT event_type, sequence, published_at FROM outbox"))
+        lambda: (rows := _rows(urls["record"], "SELECT event_type, sequence, stream, stream_sequence, "
+                                               "published_at FROM outbox"))
         and all(r["published_at"] is not None for r in rows) and rows,
         message="record's outbox relayed",
     )
     assert sorted(r["event_type"] for r in outbox) == [
         "audit.access_recorded", "record.consent_applied", "record.contact_logged"]
     assert sorted(r["sequence"] for r in outbox) == [1, 2, 3]
+    # Within each stream the numbers start at 1 with no gap: the audit log receives only the
+    # audit stream, and must see no hole where the record's own events were numbered.
+    assert sorted((r["stream"], r["stream_sequence"]) for r in outbox) == [
+        ("audit", 1), ("record", 1), ("record", 2)]
 
     # audit: the access, with who, what, on whom, the request id and the source sequence
     audit = infra.wait_until(
@@ -106,7 +111,7 @@ def test_one_contact_flows_through_every_service(stack):
     assert audit[0]["beneficiary_id"] == person
     assert audit[0]["action"] == "contact.log"
     assert audit[0]["actor_organisation"] == "org-cpas-1"
-    assert audit[0]["source_sequence"] in (2, 3)
+    assert audit[0]["source_sequence"] == 1
     assert request_id in audit[0]["canonical"] and entry_id in audit[0]["canonical"]
 
     # alerts: the person's last-seen time
@@ -117,6 +122,12 @@ def test_one_contact_flows_through_every_service(stack):
     assert seen[0]["last_seen_entry_id"] == entry_id
     stored = seen[0]["last_seen_at"]
     assert stored.astimezone(UTC) == met_at
+
+    # the audit log sees no missing event of record's, nor of consent's (which also numbers
+    # consent.* events beside its audit events)
+    sources = {r["source"]: r for r in _rows(urls["audit"], "SELECT * FROM audit_sources")}
+    assert sources["record"]["contiguous"] == sources["record"]["highest"] == 1
+    assert sources["consent"]["contiguous"] == sources["consent"]["highest"]
 
     # the service answered with the gateway's request id, and the services agree on it
     assert _rows(urls["record"], "SELECT body FROM outbox WHERE event_type = 'record.contact_logged'")[0][

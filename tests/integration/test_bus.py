@@ -187,3 +187,71 @@ def test_a_relay_that_loses_its_claim_stops_publishing_until_it_holds_it_again(p
     assert first.published + second.published == 150  # no row published by both
     rows = outbox_state(engine)
     assert sorted(seq for seq, _ in rows) == list(range(1, 151))
+
+
+def test_the_relay_wakes_when_outbox_rows_are_committed_not_at_its_poll(pg_url, amqp_url):
+    from sqlalchemy import create_engine, text
+
+    engine = effects.make_schema(pg_url)
+    relay = effects.make_relay(engine, amqp_url, poll_seconds=3600)  # the poll cannot be it
+    with Running(effects.make_consumer(engine, amqp_url)), Running(relay):
+        infra.wait_until(lambda: relay.listener is not None and relay.listener.backend_pid,
+                         message="the relay listening")
+        effects.write_events(engine, 10)
+        infra.wait_until(lambda: effects.effect_counts(engine) == (10, 10), message="first 10")
+        infra.wait_until(lambda: relay.published >= 10, message="first 10 confirmed")
+        time.sleep(0.5)  # let the pumps that followed the confirms run: the relay is idle now
+        effects.write_events(engine, 10, start=10)
+        infra.wait_until(lambda: effects.effect_counts(engine) == (20, 20), timeout=60,
+                         message="the next 10, well before the next poll")
+        # The listening session drops (a database restart would do that): it listens again
+        # and looks at the outbox once, so nothing committed meanwhile waits for the poll.
+        old = relay.listener.backend_pid
+        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": old})
+        admin.dispose()
+        effects.write_events(engine, 10, start=20)
+        infra.wait_until(lambda: relay.listener.backend_pid not in (None, old), timeout=60,
+                         message="listening again")
+        infra.wait_until(lambda: effects.effect_counts(engine) == (30, 30), timeout=60,
+                         message="the last 10")
+    rows = outbox_state(engine)
+    assert sorted(seq for seq, _ in rows) == list(range(1, 31))
+
+
+def test_consumer_whose_database_sessions_drop_acks_nothing_early_and_applies_everything_once(
+    pg_url, amqp_url
+):
+    from sqlalchemy import create_engine, text
+
+    engine = effects.make_schema(pg_url)
+    own = create_engine(pg_url, pool_pre_ping=True,
+                        connect_args={"application_name": "relais-test-consumer"})
+    consumer = effects.make_consumer(own, amqp_url, batch_size=50, prefetch=150, delay_seconds=0.001)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    dropped = 0
+    writer = threading.Thread(target=effects.write_events, args=(engine, 600), kwargs={"pause": 0.004})
+    try:
+        with Running(effects.make_relay(engine, amqp_url, poll_seconds=0.02)), Running(consumer):
+            writer.start()
+            infra.wait_until(lambda: effects.effect_counts(engine)[0] >= 50, message="first effects")
+            # Drop the consumer's database sessions again and again while events keep coming,
+            # as a database restart would, in the middle of its batches.
+            while writer.is_alive():
+                with admin.connect() as connection:
+                    dropped += len(connection.execute(text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'relais-test-consumer'"
+                    )).all())
+                time.sleep(0.2)
+            writer.join()
+            infra.wait_until(lambda: effects.effect_counts(engine)[1] >= 600, timeout=120,
+                             message="every event applied")
+            time.sleep(0.5)  # any redelivery still in flight must add nothing
+    finally:
+        admin.dispose()
+        own.dispose()
+    assert dropped > 0
+    assert effects.effect_counts(engine) == (600, 600)
+    assert consumer.dead_lettered == 0

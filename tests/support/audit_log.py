@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services.audit import handlers
 from services.audit.adapters import signing_key
 from services.audit.adapters.orm import LOG_TABLES
+from services.audit.domain.persons import PersonIndex
 from services.audit.settings import AuditSettings
 from shared.bus.envelope import Envelope
 from shared.db.engine import make_engine
@@ -78,12 +79,12 @@ def envelope(sequence: int | None, person: str | None = None, *, producer: str =
 
 
 def ingest(engine: Engine, settings: AuditSettings, envelopes: list[Envelope],
-           now: datetime | None = None) -> None:
+           now: datetime | None = None, index: PersonIndex | None = None) -> None:
     """One consumer batch: the handler per event, then the batch hook, in one transaction."""
     with Session(engine) as session, session.begin():
         for item in envelopes:
             handlers.ingest(session, item)
-        handlers.integrate(session, settings, now or datetime.now(UTC))
+        handlers.integrate(session, settings, now or datetime.now(UTC), index)
 
 
 def checkpoint(engine: Engine, settings: AuditSettings) -> str | None:

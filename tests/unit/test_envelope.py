@@ -6,10 +6,11 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+import marshmallow as ma
 import pytest
 from sqlalchemy import MetaData, create_engine, func, select
 
-from shared.bus.envelope import Envelope, InvalidEnvelope, decode, encode
+from shared.bus.envelope import Envelope, EnvelopeSchema, InvalidEnvelope, decode, encode
 from shared.bus.outbox import Outbox
 from shared.bus.schema import outbox_table
 from shared.privacy import personal_keys
@@ -247,3 +248,71 @@ def test_outbox_writes_nothing_when_the_payload_carries_personal_data(tmp_path):
         assert decode(bodies[0].encode()).payload == {"beneficiary_id": "b"}
     finally:
         engine.dispose()
+
+
+# -- the direct check on the consume path agrees with the schema --------------------------------
+_VARIANTS = {
+    "id": [str(uuid.uuid4()), str(uuid.uuid4()).upper(), uuid.uuid4().hex, "not-a-uuid", 7, None],
+    "type": ["record.contact_logged", "a.b.c", "a.b\n", "Record.x", "x", "", 3, None],
+    "version": [1, 2, 0, -1, True, False, 1.0, "1", None],
+    "occurred_at": ["2026-03-01T09:30:15.123456+00:00", "2026-03-01T09:30:15+00:00",
+                    "2026-03-01T10:30:15+01:00", "2026-03-01T09:30:15Z", "2026-03-01T09:30:15",
+                    "2026-03-01", "yesterday", "", 1700000000, None],
+    "producer": ["record", "", "p" * 40, "p" * 41, 5, None],
+    "correlation_id": [None, "req-1", "c" * 128, "c" * 129, 12],
+    "sequence": [None, 1, 0, -5, True, 1.0, "7"],
+    "payload": [{}, {"beneficiary_id": "b"}, {"nested": {"email": "e"}}, {"list": [{"nrn": 1}]},
+                {"Full_Name": "x"}, [], None, "text"],
+}
+
+
+def _schema_result(doc):
+    try:
+        return EnvelopeSchema().load(doc)
+    except ma.ValidationError:
+        return InvalidEnvelope
+
+
+def _decode_result(doc):
+    try:
+        return decode(json.dumps(doc).encode())
+    except InvalidEnvelope:
+        return InvalidEnvelope
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [(f, v) for f, values in _VARIANTS.items() for v in values]
+)
+def test_decode_accepts_and_refuses_exactly_what_the_schema_does(field, value):
+    doc = document(**{field: value})
+    expected = _schema_result(doc)
+    assert _decode_result(doc) == expected
+    if expected is not InvalidEnvelope:
+        assert decode(json.dumps(doc).encode()).occurred_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("missing", ["id", "type", "version", "occurred_at", "producer",
+                                     "payload", "correlation_id", "sequence"])
+def test_decode_agrees_with_the_schema_on_missing_fields(missing):
+    doc = document()
+    del doc[missing]
+    assert _decode_result(doc) == _schema_result(doc)
+
+
+def test_decode_agrees_with_the_schema_on_an_extra_field():
+    doc = document(extra_field=1)
+    assert _decode_result(doc) == _schema_result(doc) == InvalidEnvelope
+
+
+def test_an_event_as_encode_writes_it_is_decoded_without_the_schema(monkeypatch):
+    import shared.bus.envelope as module
+
+    original = envelope()
+    body = encode(original)
+
+    class Refusing:
+        def load(self, _document):
+            raise AssertionError("the usual form must not need the schema")
+
+    monkeypatch.setattr(module, "_schema", Refusing())
+    assert decode(body) == original

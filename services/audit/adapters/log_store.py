@@ -26,7 +26,16 @@ from services.audit.adapters.orm import (
 from services.audit.domain import checkpoints, persons
 from services.audit.domain.entries import AuditEvent
 from services.audit.domain.log import Appended, Head, SourceState, advance, append
-from services.audit.domain.persons import PersonHead
+from services.audit.domain.persons import PersonHead, PersonIndex
+
+# The columns of a person head, in PersonHead's order (read as plain tuples: a row's ``count``
+# attribute would be the tuple method).
+_PERSON_HEAD = (
+    audit_person_heads.c.person_id,
+    audit_person_heads.c.count,
+    audit_person_heads.c.last_index,
+    audit_person_heads.c.head,
+)
 
 
 class HeadMoved(RuntimeError):
@@ -77,13 +86,21 @@ class LogStore:
         if not ids:
             return {}
         rows = self.session.execute(
-            select(audit_person_heads).where(self._among(audit_person_heads.c.person_id, ids))
-        ).all()
-        return {r.person_id: PersonHead(r.person_id, r.count, r.last_index, r.head) for r in rows}
+            select(*_PERSON_HEAD).where(self._among(audit_person_heads.c.person_id, ids))
+        )
+        return {row[0]: PersonHead(*row) for row in rows}
 
-    def append(self, head: Head, events: list[AuditEvent], now: datetime) -> Appended:
-        """Place ``events`` after ``head`` (locked by the caller) and store everything."""
-        known = self.person_heads(e.beneficiary_id for e in events if e.beneficiary_id)
+    def append(self, head: Head, events: list[AuditEvent], now: datetime,
+               index: PersonIndex | None = None) -> Appended:
+        """Place ``events`` after ``head`` (locked by the caller) and store everything.
+
+        With an ``index`` that is at ``head``, the touched persons' heads come from it rather
+        than from the database, and it moves on with the batch."""
+        touched = {e.beneficiary_id for e in events if e.beneficiary_id}
+        if index is not None and index.is_at(head.size, head.last_leaf):
+            known = index.heads_of(touched)
+        else:
+            known = self.person_heads(touched)
         appended = append(head, events, known, now)
         if not appended.entries:
             return appended
@@ -114,6 +131,9 @@ class LogStore:
         self._store_person_heads(known, appended.persons)
         assert appended.head is not None
         self._swap_head(head.size, appended.head)
+        if index is not None:
+            index.advance((head.size, head.last_leaf), (appended.head.size, appended.head.last_leaf),
+                          appended.persons)
         return appended
 
     def _bulk_insert(self, table: Table, rows: list[dict]) -> None:
@@ -157,15 +177,14 @@ class LogStore:
     # -- source sequences ----------------------------------------------------------------------
     def next_own_sequence(self, source: str, count: int) -> list[int]:
         """Gap-free numbers for events this service writes itself (the audit of the audit)."""
-        state = self._source_state(source)
-        numbers = list(range(state.highest + 1, state.highest + 1 + count))
-        return numbers
+        state = self._source_state(source) or SourceState(source, 0, 0)
+        return list(range(state.highest + 1, state.highest + 1 + count))
 
-    def _source_state(self, source: str) -> SourceState:
-        row = self.session.execute(select(audit_sources).where(audit_sources.c.source == source)).one_or_none()
-        if row is None:
-            return SourceState(source, 0, 0)
-        return SourceState(source, row.contiguous, row.highest)
+    def _source_state(self, source: str) -> SourceState | None:
+        row = self.session.execute(
+            select(audit_sources.c.contiguous, audit_sources.c.highest).where(audit_sources.c.source == source)
+        ).one_or_none()
+        return None if row is None else SourceState(source, row.contiguous, row.highest)
 
     def track_sources(self, events: list[AuditEvent]) -> list[SourceState]:
         """Move each source's complete-up-to mark; returns the sources that still have gaps."""
@@ -175,15 +194,20 @@ class LogStore:
                 by_source.setdefault(event.source, set()).add(event.source_sequence)
         gapped = []
         for source, numbers in sorted(by_source.items()):
-            state = self._source_state(source)
-            above = set(self.session.execute(
-                select(audit_log.c.source_sequence).where(
-                    audit_log.c.source == source, audit_log.c.source_sequence > state.contiguous
-                )
-            ).scalars()) | {n for n in numbers if n > state.contiguous}
+            stored = self._source_state(source)
+            state = stored or SourceState(source, 0, 0)
+            above = {n for n in numbers if n > state.contiguous}
+            if state.highest > state.contiguous:
+                # A gap was open: what arrived before this batch above the mark counts too.
+                # (Without one, nothing above the mark was stored before this batch.)
+                above |= set(self.session.execute(
+                    select(audit_log.c.source_sequence).where(
+                        audit_log.c.source == source, audit_log.c.source_sequence > state.contiguous
+                    )
+                ).scalars())
             new = advance(state, above)
             values = {"contiguous": new.contiguous, "highest": new.highest}
-            if state == SourceState(source, 0, 0) and not self._source_exists(source):
+            if stored is None:
                 self.session.execute(insert(audit_sources).values(source=source, **values))
             else:
                 self.session.execute(update(audit_sources).where(audit_sources.c.source == source).values(**values))
@@ -191,20 +215,20 @@ class LogStore:
                 gapped.append(new)
         return gapped
 
-    def _source_exists(self, source: str) -> bool:
-        return self.session.execute(
-            select(audit_sources.c.source).where(audit_sources.c.source == source)
-        ).first() is not None
-
     # -- checkpoints ---------------------------------------------------------------------------
     def all_person_heads(self) -> list[PersonHead]:
-        rows = self.session.execute(select(audit_person_heads).order_by(audit_person_heads.c.person_id))
-        return [PersonHead(r.person_id, r.count, r.last_index, r.head) for r in rows]
+        rows = self.session.execute(select(*_PERSON_HEAD))
+        return persons.by_id(PersonHead(*row) for row in rows)
 
-    def checkpoint(self, head: Head, key: Ed25519PrivateKey, origin: str, now: datetime) -> str:
-        """Sign and store a checkpoint of ``head`` (locked by the caller)."""
-        heads = self.all_person_heads()
-        checkpoint = checkpoints.Checkpoint(origin, head.size, head.root(), len(heads), persons.index_root(heads))
+    def checkpoint(self, head: Head, key: Ed25519PrivateKey, origin: str, now: datetime,
+                   index: PersonIndex | None = None) -> str:
+        """Sign and store a checkpoint of ``head`` (locked by the caller). The person index
+        comes from ``index`` when it is at ``head``, else from the database (and fills it)."""
+        if index is None:
+            index = PersonIndex()
+        if not index.is_at(head.size, head.last_leaf):
+            index.load(head.size, head.last_leaf, self.all_person_heads())
+        checkpoint = checkpoints.Checkpoint(origin, head.size, head.root(), len(index), index.root())
         note = checkpoints.sign(checkpoint, key)
         self.session.execute(insert(audit_checkpoints).values(
             size=checkpoint.size, root=checkpoint.root, persons=checkpoint.persons,

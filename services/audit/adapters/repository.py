@@ -18,7 +18,7 @@ from services.audit.adapters.orm import (
     audit_sources,
     audit_tree_nodes,
 )
-from services.audit.domain import merkle
+from services.audit.domain import merkle, persons
 from services.audit.domain.log import missing_ranges
 from services.audit.domain.persons import PersonHead
 
@@ -128,21 +128,16 @@ class AuditLogRepository:
     def prove(self, plan: list[tuple[int, int]]) -> list[bytes]:
         return merkle.build_proof(plan, self.node_reader(merkle.needed_nodes(plan)))
 
-    def leaf_lines(self, up_to: int | None = None, chunk: int = 20000) -> Iterator[tuple[bytes, bytes | None]]:
-        """Every entry's canonical bytes and stored leaf hash, in the order of the rows' index."""
-        after = -1
-        while True:
-            query = select(audit_log.c.leaf_index, audit_log.c.canonical, audit_log.c.leaf_hash).where(
-                audit_log.c.leaf_index > after
-            )
-            if up_to is not None:
-                query = query.where(audit_log.c.leaf_index < up_to)
-            rows = self.session.execute(query.order_by(audit_log.c.leaf_index).limit(chunk)).all()
-            if not rows:
-                return
-            for row in rows:
-                yield row.canonical.encode(), row.leaf_hash
-            after = rows[-1].leaf_index
+    def leaf_lines(self, up_to: int | None = None, chunk: int = 50000) -> Iterator[tuple[bytes, bytes | None]]:
+        """Every entry's canonical bytes and stored leaf hash, in the order of the rows' index,
+        streamed (a server-side cursor on PostgreSQL) ``chunk`` rows at a time."""
+        c = audit_log.c
+        query = select(c.canonical, c.leaf_hash).where(c.leaf_index.is_not(None))
+        if up_to is not None:
+            query = query.where(c.leaf_index < up_to)
+        result = self.session.execute(query.order_by(c.leaf_index).execution_options(yield_per=chunk))
+        for canonical, leaf_hash in result:
+            yield canonical.encode(), leaf_hash
 
     # -- checkpoints ---------------------------------------------------------------------------
     def latest_checkpoint(self) -> dict[str, Any] | None:
@@ -162,8 +157,9 @@ class AuditLogRepository:
         return [dict(r) for r in rows]
 
     def person_heads(self) -> list[PersonHead]:
-        rows = self.session.execute(select(audit_person_heads).order_by(audit_person_heads.c.person_id))
-        return [PersonHead(r.person_id, r.count, r.last_index, r.head) for r in rows]
+        c = audit_person_heads.c
+        rows = self.session.execute(select(c.person_id, c.count, c.last_index, c.head))
+        return persons.by_id(PersonHead(*row) for row in rows)
 
     # -- sources and signals -----------------------------------------------------------------
     def sequences_above(self, source: str, contiguous: int) -> list[int]:

@@ -55,6 +55,34 @@ def root_of_packed(packed: bytes) -> bytes:
     return frontier.root()
 
 
+def aligned_blocks(start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut into perfect subtrees, left to right, each as large as its position
+    allows: (level, first leaf). Every one starts at a multiple of its width, so they can be
+    hashed apart (on several cores) and folded in order into a ``Frontier``."""
+    blocks = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        if start:
+            level = min(level, (start & -start).bit_length() - 1)
+        blocks.append((level, start))
+        start += 1 << level
+    return blocks
+
+
+def subtree_roots(first: int, leaves: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """The roots of the aligned blocks of ``leaves``, whose first is leaf number ``first``."""
+    sha = hashlib.sha256
+    roots = []
+    for level, start in aligned_blocks(first, first + len(leaves)):
+        offset = start - first
+        hashes = list(leaves[offset : offset + (1 << level)])
+        while len(hashes) > 1:
+            pairs = iter(hashes)
+            hashes = [sha(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=True)]
+        roots.append((level, hashes[0]))
+    return roots
+
+
 class Frontier:
     """The right edge of a tree: the roots of its perfect subtrees, largest first.
 
@@ -79,6 +107,19 @@ class Frontier:
         self.hashes.append(carry)
         self.size += 1
         return completed
+
+    def append_subtree(self, level: int, root: bytes) -> None:
+        """Add a perfect subtree of 2^level leaves, by its root; it must start where the tree
+        ends, at a multiple of its width (as ``aligned_blocks`` cuts them)."""
+        width = 1 << level
+        if self.size % width:
+            raise ValueError(f"a subtree of {width} leaves cannot start at leaf {self.size}")
+        carry = root
+        while (self.size >> level) & 1:
+            carry = node_hash(self.hashes.pop(), carry)
+            level += 1
+        self.hashes.append(carry)
+        self.size += width
 
     def extend_level(self, leaves: list[bytes]) -> None:
         """Add many leaf hashes to an empty frontier quickly, without recording nodes."""

@@ -52,12 +52,11 @@ class LeafReport:
 class _Walker:
     """Checks lines one by one (the slow path, taken by a chunk that does not pass whole)."""
 
-    def __init__(self, report: LeafReport, stored) -> None:
+    def __init__(self, report: LeafReport) -> None:
         self.report = report
-        self.stored = stored
         self.pending: int | None = None  # a line whose prev does not match: it, or the one before?
 
-    def step(self, position: int, line: bytes, previous: bytes, leaf: bytes) -> None:
+    def step(self, position: int, line: bytes, previous: bytes, leaf: bytes, kept: bytes | None) -> None:
         report = self.report
         if report.first_bad is not None:
             return
@@ -71,7 +70,7 @@ class _Walker:
                 else "entry inserted, moved or altered",
             )
             return
-        report.first_bad, suspect = _check_line(position, line, previous, leaf, self.stored)
+        report.first_bad, suspect = _check_line(position, line, previous, leaf, kept)
         if suspect:
             self.pending = position
 
@@ -98,25 +97,38 @@ def check_leaves(
     checkpoint: Checkpoint | None,
     stored_hashes: Iterable[bytes | None] | None = None,
 ) -> LeafReport:
+    """Every line's leaf hash, checked where it stands (and against its stored hash, when
+    given). A chunk whose lines all pass is checked as a whole; the first that does not is
+    walked line by line to name the first bad index."""
+    if stored_hashes is None:
+        return check_rows(((line, None) for line in lines), checkpoint, with_stored=False)
+    return check_rows(zip(lines, stored_hashes, strict=True), checkpoint)
+
+
+def check_rows(
+    rows: Iterable[tuple[bytes, bytes | None]], checkpoint: Checkpoint | None, *, with_stored: bool = True
+) -> LeafReport:
+    """``check_leaves`` for (line, stored leaf hash) pairs, as the database gives them."""
     report = LeafReport()
     sha = hashlib.sha256
     hashes = report.leaf_hashes
-    stored = iter(stored_hashes) if stored_hashes is not None else None
-    walker = _Walker(report, stored)
+    walker = _Walker(report)
     previous = ZERO_HASH
-    for chunk in _chunks(lines):
+    for chunk in _chunks(rows):
         base = len(hashes)
-        leaves = [sha(b"\x00" + line).digest() for line in chunk]
+        chunk_lines = [line for line, _ in chunk]
+        kept = [stored for _, stored in chunk]
+        leaves = [sha(b"\x00" + line).digest() for line in chunk_lines]
         hashes.extend(leaves)
         if report.first_bad is None:
-            fast = stored is None and walker.pending is None and all(
+            fast = walker.pending is None and (not with_stored or kept == leaves) and all(
                 line.startswith(b'{"index":%d,"prev":"%b"' % (base + i, before.hex().encode()))
-                for i, (line, before) in enumerate(zip(chunk, [previous, *leaves[:-1]], strict=True))
+                for i, (line, before) in enumerate(zip(chunk_lines, [previous, *leaves[:-1]], strict=True))
             )
             if not fast:
                 before = previous
-                for i, (line, leaf) in enumerate(zip(chunk, leaves, strict=True)):
-                    walker.step(base + i, line, before, leaf)
+                for i, (line, leaf, stored) in enumerate(zip(chunk_lines, leaves, kept, strict=True)):
+                    walker.step(base + i, line, before, leaf, stored)
                     before = leaf
         previous = leaves[-1]
     walker.finish()
@@ -143,12 +155,11 @@ def _prev_of(line: bytes) -> str | None:
 
 
 def _check_line(
-    position: int, line: bytes, previous: bytes, leaf: bytes, stored
+    position: int, line: bytes, previous: bytes, leaf: bytes, kept: bytes | None
 ) -> tuple[Finding | None, bool]:
     """A finding at this line, or (None, True) when the next line must decide who is bad."""
-    if stored is not None:
-        kept = next(stored, None)
-        if kept is not None and kept != leaf:
+    if kept is not None:
+        if kept != leaf:
             return Finding(position, "content altered: its leaf hash changed"), False
     try:
         index, prev = read_head(line)

@@ -3,12 +3,12 @@ translation of domain errors into problem+json."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
+import orjson
 from flask import Response, current_app, request
 
 from services.record.domain.entries import Rejected
@@ -56,8 +56,9 @@ def _plain(value: Any) -> str:
 
 
 def json_answer(document: dict[str, Any], status: int = 200) -> Response:
-    """The answer of a read, serialised in one pass. The documented schema says the same thing
-    (a test dumps through it and compares); going through it field by field would cost more
-    than the read itself on a page of a hundred entries."""
-    return Response(json.dumps(document, default=_plain, separators=(",", ":")), status=status,
-                    mimetype="application/json")
+    """The answer of a read, serialised in one pass (orjson; times as ``isoformat`` writes
+    them, microseconds included, as marshmallow would). The documented schema says the same
+    thing (a test dumps through it and compares); going through it field by field would cost
+    more than the read itself on a page of a hundred entries."""
+    body = orjson.dumps(document, default=_plain, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return Response(body, status=status, mimetype="application/json")
