@@ -71,3 +71,12 @@ def emergency_opened(beneficiary_id: str, emergency: EmergencyTerms, *, organisa
         "severity": "high",
         "epoch": epoch,
     }
+
+
+def exclusion_lifted(beneficiary_id: str, exclusion_id: str, at: datetime) -> dict[str, Any]:
+    """Lifting a block opens access again: no epoch, as nothing has to be enforced at once."""
+    return {"beneficiary_id": beneficiary_id, "exclusion_id": exclusion_id, "at": _time(at)}
+
+
+def emergency_closed(beneficiary_id: str, access_id: str, at: datetime, epoch: int) -> dict[str, Any]:
+    return {"beneficiary_id": beneficiary_id, "access_id": access_id, "at": _time(at), "epoch": epoch}

@@ -86,6 +86,7 @@ exclusion_records = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("lifted_at", UtcDateTime(), nullable=True),
+    Column("lifted_by", String(200), nullable=True),
     Index("ix_exclusion_records_beneficiary", "beneficiary_id"),
 )
 
@@ -101,6 +102,8 @@ emergency_accesses = Table(
     Column("categories", String(400), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("until", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),  # ended early, by the person or its opener
+    Column("closed_by", String(200), nullable=True),
     Index("ix_emergency_accesses_beneficiary", "beneficiary_id"),
 )
 

@@ -32,7 +32,27 @@ class ConsentRecords:
             select(exclusion_records).where(exclusion_records.c.beneficiary_id == beneficiary_id)
             .order_by(exclusion_records.c.created_at)).mappings()]
 
+    def exclusion(self, beneficiary_id: str, exclusion_id: str) -> dict[str, Any] | None:
+        row = self.session.execute(select(exclusion_records).where(
+            exclusion_records.c.beneficiary_id == beneficiary_id,
+            exclusion_records.c.id == exclusion_id).with_for_update()).mappings().first()
+        return dict(row) if row else None
+
+    def lift_exclusion(self, exclusion_id: str, at: datetime, by: str) -> None:
+        self.session.execute(update(exclusion_records).where(exclusion_records.c.id == exclusion_id)
+                             .values(lifted_at=at, lifted_by=by))
+
     # emergencies
+    def emergency(self, beneficiary_id: str, access_id: str) -> dict[str, Any] | None:
+        row = self.session.execute(select(emergency_accesses).where(
+            emergency_accesses.c.beneficiary_id == beneficiary_id,
+            emergency_accesses.c.id == access_id).with_for_update()).mappings().first()
+        return dict(row) if row else None
+
+    def close_emergency(self, access_id: str, at: datetime, by: str) -> None:
+        self.session.execute(update(emergency_accesses).where(emergency_accesses.c.id == access_id)
+                             .values(closed_at=at, closed_by=by))
+
     def add_emergency(self, **values: Any) -> None:
         self.session.execute(insert(emergency_accesses).values(**values))
 

@@ -7,7 +7,9 @@ from flask import g
 from flask_smorest import Blueprint
 
 from services.consent.api.common import ctx, grant_out, problems
+from services.consent.api.grants import revocation_status
 from services.consent.api.schemas import (
+    ClosedOut,
     EmergencyIn,
     EmergencyOut,
     RedeemedOut,
@@ -34,6 +36,18 @@ def open_emergency(body, beneficiary_id):
                                       tuple(body["categories"]), body["hours"], g.request_id)
     return {"access_id": access.access_id, "categories": sorted(access.categories),
             "opened_at": access.opened_at, "until": access.until}
+
+
+@blp.route("/beneficiaries/<uuid:beneficiary_id>/emergency-access/<uuid:access_id>/close", methods=["POST"])
+@require_scope("consent:read")
+@blp.response(200, ClosedOut)
+@blp.doc(security=[{"bearer": []}])
+@problems
+def close_emergency(beneficiary_id, access_id):
+    """End my emergency access before its time, once the emergency is over."""
+    enforcement = emergency.close_emergency(ctx(), g.principal, str(beneficiary_id), str(access_id),
+                                            g.request_id)
+    return {"access_id": str(access_id), "enforcement": enforcement.as_dict()}, revocation_status(enforcement)
 
 
 @blp.route("/beneficiaries/<uuid:beneficiary_id>/share-codes", methods=["POST"])

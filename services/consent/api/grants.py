@@ -101,6 +101,17 @@ def exclude(body, beneficiary_id):
     return {"exclusion_id": exclusion_id, "enforcement": enforcement.as_dict()}
 
 
+@blp.route("/<uuid:beneficiary_id>/exclusions/<uuid:exclusion_id>/lift", methods=["POST"])
+@require_scope("consent:manage")
+@blp.response(204)
+@blp.doc(security=[{"bearer": []}])
+@problems
+def lift_exclusion(beneficiary_id, exclusion_id):
+    """Lift a block, as the person asked (or their representative)."""
+    grants.lift_exclusion(ctx(), g.principal, str(beneficiary_id), str(exclusion_id), g.request_id)
+    return "", 204
+
+
 @teams.route("/<uuid:team_id>/members", methods=["POST"])
 @require_scope("consent:manage")
 @teams.arguments(TeamMemberIn)

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from services.consent.api.common import ctx, grant_out, problems
 from services.consent.api.grants import grant_request, revocation_status
 from services.consent.api.schemas import (
+    ClosedOut,
     EmergencyListOut,
     ErasureOut,
     ExclusionIn,
@@ -23,7 +24,7 @@ from services.consent.api.schemas import (
     ShareCodeOut,
     StatusOut,
 )
-from services.consent.handlers import grants, person, share_codes
+from services.consent.handlers import emergency, grants, person, share_codes
 from services.consent.handlers.common import NotVisible
 from shared.auth import require_scope
 
@@ -107,6 +108,27 @@ def block(body):
 def my_exclusions():
     """Whom I blocked."""
     return {"items": person.exclusions(ctx(), g.principal, g.request_id)}
+
+
+@blp.route("/exclusions/<uuid:exclusion_id>/lift", methods=["POST"])
+@require_scope("self")
+@blp.response(204)
+@problems
+def unblock(exclusion_id):
+    """Lift a block I set."""
+    grants.lift_exclusion(ctx(), g.principal, person.own_id(g.principal), str(exclusion_id), g.request_id)
+    return "", 204
+
+
+@blp.route("/emergencies/<uuid:access_id>/close", methods=["POST"])
+@require_scope("self")
+@blp.response(200, ClosedOut)
+@problems
+def close_emergency_on_me(access_id):
+    """End an emergency access opened on my record, before its time."""
+    enforcement = emergency.close_emergency(ctx(), g.principal, person.own_id(g.principal),
+                                            str(access_id), g.request_id)
+    return {"access_id": str(access_id), "enforcement": enforcement.as_dict()}, revocation_status(enforcement)
 
 
 @blp.route("/emergencies", methods=["GET"])

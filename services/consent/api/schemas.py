@@ -279,7 +279,13 @@ class EmergencyItemOut(ma.Schema):
     categories = ma.fields.List(ma.fields.String())
     opened_at = ma.fields.DateTime()
     until = ma.fields.DateTime()
+    closed_at = ma.fields.DateTime(allow_none=True, metadata={"description": "Ended before its time."})
 
 
 class EmergencyListOut(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(EmergencyItemOut))
+
+
+class ClosedOut(ma.Schema):
+    access_id = ma.fields.String()
+    enforcement = ma.fields.Nested(EnforcementOut)

@@ -11,9 +11,11 @@ from services.consent.domain.identity import InvalidField
 from services.consent.handlers.common import (
     SERVICE,
     ConsentContext,
+    Enforcement,
     Forbidden,
     NotVisible,
     actor_of,
+    enforce,
 )
 from shared.audit_trail import Access, record_access
 from shared.auth import Principal
@@ -62,3 +64,26 @@ def open_emergency(ctx: ConsentContext, principal: Principal, beneficiary_id: st
             reason=f"break_glass:{reason_code}"), service=SERVICE, request_id=request_id)
         uow.commit()
     return access
+
+
+def close_emergency(ctx: ConsentContext, principal: Principal, beneficiary_id: str, access_id: str,
+                    request_id: str | None) -> Enforcement:
+    """End an emergency access before its time: the professional who opened it, or the person.
+    Restrictive, like a withdrawal: strict mode answers once the projections enforce it."""
+    now = ctx.clock()
+    own = principal.role == "beneficiary" and principal.beneficiary == beneficiary_id
+    with ctx.uow() as uow:
+        found = uow.records.emergency(beneficiary_id, access_id)
+        if found is None or not (own or found["subject"] == principal.subject):
+            raise NotVisible(access_id)
+        if found["closed_at"] is not None or found["until"] <= now:
+            raise InvalidField("access_id", "this emergency access has ended already")
+        uow.records.close_emergency(access_id, now, principal.subject)
+        epoch = uow.beneficiaries.next_epoch(beneficiary_id)
+        uow.emit(events.EMERGENCY_CLOSED, events.emergency_closed(beneficiary_id, access_id, now, epoch),
+                 correlation_id=request_id)
+        record_access(uow, principal, Access(
+            action="emergency.close", crude="U", beneficiary_id=beneficiary_id,
+            purpose="emergency", reason="closed_early"), service=SERVICE, request_id=request_id)
+        uow.commit()
+    return enforce(ctx, beneficiary_id, epoch)

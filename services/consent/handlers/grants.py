@@ -213,6 +213,28 @@ def add_exclusion(ctx: ConsentContext, principal: Principal, beneficiary_id: str
     return exclusion.exclusion_id, enforce(ctx, beneficiary_id, epoch)
 
 
+def lift_exclusion(ctx: ConsentContext, principal: Principal, beneficiary_id: str, exclusion_id: str,
+                   request_id: str | None) -> None:
+    """The person (or whoever may change their consent) lifts a block. Nothing has to be
+    enforced at once, so it answers without waiting for the projections."""
+    now = ctx.clock()
+    with ctx.uow() as uow:
+        authority(ctx, uow, principal, beneficiary_id, now)
+        found = uow.records.exclusion(beneficiary_id, exclusion_id)
+        if found is None or found["lifted_at"] is not None:
+            raise NotVisible(exclusion_id)
+        uow.records.lift_exclusion(exclusion_id, now, principal.subject)
+        uow.emit(events.EXCLUSION_LIFTED, events.exclusion_lifted(beneficiary_id, exclusion_id, now),
+                 correlation_id=request_id)
+        issue_receipt(ctx, uow, event="exclusion_lifted", beneficiary_id=beneficiary_id,
+                      subject_ref=exclusion_id, now=now,
+                      extra={"exclusion": {"kind": found["kind"], "target": found["target"]}})
+        record_access(uow, principal, Access(action="exclusion.lift", crude="U",
+                                             beneficiary_id=beneficiary_id),
+                      service=SERVICE, request_id=request_id)
+        uow.commit()
+
+
 def add_team_member(ctx: ConsentContext, principal: Principal, team_id: str, subject: str,
                     request_id: str | None) -> None:
     if principal.role not in ("professional", "admin"):

@@ -79,7 +79,8 @@ def emergencies(ctx: ConsentContext, principal: Principal, request_id: str | Non
         uow.commit()
     return [{"id": e["id"], "professional": e["subject"], "organisation": e["organisation"],
              "profession": e["profession"], "reason_code": e["reason_code"],
-             "categories": e["categories"].split(), "opened_at": e["opened_at"], "until": e["until"]}
+             "categories": e["categories"].split(), "opened_at": e["opened_at"], "until": e["until"],
+             "closed_at": e.get("closed_at")}
             for e in found]
 
 
