@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,7 +62,11 @@ def up(logs: bool) -> None:
             err=True,
         )
         sys.exit(2)
-    _migrate_all()
+    # In a process of its own: the supervisor then stays small, for it only watches the others.
+    migrated = subprocess.run([sys.executable, "-m", "relais", "migrate"], capture_output=True, text=True)
+    if migrated.returncode != 0:
+        click.echo((migrated.stderr or migrated.stdout).strip(), err=True)
+        sys.exit(migrated.returncode)
     environ = dict(os.environ)
     environ["RELAIS_VAR_DIR"] = str(_var_dir())
     specs = stack_processes(environ)

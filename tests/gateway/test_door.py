@@ -146,3 +146,23 @@ def test_api_docs_are_served_from_the_package_not_a_cdn(http):
     assert http.get("/api/docs/init.js").status_code == 200
     document = http.get("/api/openapi.json").get_json()
     assert document["openapi"] == "3.1.0" and "oauth2" in document["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/audit/checkpoints/latest", "/api/v1/audit/checkpoints/key",
+    "/api/v1/audit/checkpoints/consistency?old=1&new=2", "/api/v1/consent/receipts/keys",
+    "/api/v1/record/vocabularies", "/api/v1/consent/vocabularies", "/api/v1/consent/policy",
+])
+def test_what_the_services_publish_passes_without_a_token(http, path):
+    response = http.get(path)
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/v1/audit/events"), ("GET", "/api/v1/audit/checkpoints/latest/../../events"),
+    ("POST", "/api/v1/audit/checkpoints/latest"), ("GET", "/api/v1/record/vocabularies/../caseload"),
+    ("GET", "/api/v1/record/beneficiaries/x/timeline"),
+])
+def test_everything_else_still_needs_a_token(http, method, path):
+    response = http.open(path, method=method)
+    assert response.status_code == 401

@@ -28,6 +28,19 @@ _HOP_BY_HOP = frozenset(
      "trailers", "transfer-encoding", "upgrade", "content-length", "content-encoding"}
 )
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# What the services publish for anyone, without a token (GET only): the audit log's signed
+# checkpoints and proofs of consistency, the keys to check them and the consent receipts with,
+# the vocabularies and the consent policy. Nothing in them is about a person.
+PUBLIC_PATHS: dict[str, tuple[str, ...]] = {
+    "audit": ("checkpoints/latest", "checkpoints/key", "checkpoints/consistency"),
+    "consent": ("receipts/keys", "policy", "vocabularies"),
+    "record": ("vocabularies",),
+    "alerts": ("vocabularies",),
+}
+
+
+def is_public(service: str, path: str, method: str) -> bool:
+    return method == "GET" and path.rstrip("/") in PUBLIC_PATHS.get(service, ())
 
 
 class TooManyRequests(Problem):
@@ -60,12 +73,13 @@ def forward(service: str, path: str):
     base = settings.service_urls.get(service)
     if base is None:
         raise NotFound("There is no such service.")
-    principal = current_app.extensions["relais.verifier"].verify_for(bearer_token(), audience_of(service))
-    if current_app.extensions["relais.oauth"].revoked.is_revoked(principal.token_id):
-        raise InvalidToken("The token has been revoked.")
-    wait = current_app.extensions["relais.client_limiter"].hit(principal.client_id)
-    if wait:
-        raise TooManyRequests(wait, "client")
+    if not is_public(service, path, request.method):
+        principal = current_app.extensions["relais.verifier"].verify_for(bearer_token(), audience_of(service))
+        if current_app.extensions["relais.oauth"].revoked.is_revoked(principal.token_id):
+            raise InvalidToken("The token has been revoked.")
+        wait = current_app.extensions["relais.client_limiter"].hit(principal.client_id)
+        if wait:
+            raise TooManyRequests(wait, "client")
     pool: urllib3.PoolManager = current_app.extensions["relais.upstream_pool"]
     url = f"{base}/{path}"
     if request.query_string:
