@@ -185,6 +185,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the database and print its URL")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="without the record worker (its relay publishing the audit events)")
     parser.add_argument("--reuse", metavar="URL", help="a database an earlier --keep run loaded")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -240,9 +242,10 @@ def main() -> None:
         processes.append(gunicorn("services.record.app:create_app()", "record", env, record_port,
                                   work / "record.log"))
         processes.append(gunicorn("bench.gateway_bare_app:app", "record", env, bare_port, work / "bare.log"))
-        processes.append(subprocess.Popen([sys.executable, "-m", "relais", "worker", "record"], env=env,
-                                          cwd=ROOT, stdout=(work / "worker.log").open("w"),
-                                          stderr=subprocess.STDOUT, start_new_session=True))
+        if not args.no_worker:
+            processes.append(subprocess.Popen([sys.executable, "-m", "relais", "worker", "record"],
+                                              env=env, cwd=ROOT, stdout=(work / "worker.log").open("w"),
+                                              stderr=subprocess.STDOUT, start_new_session=True))
         for port, process in zip((gateway_port, record_port, bare_port), processes, strict=False):
             wait_http(f"http://127.0.0.1:{port}/healthz", process)
         token = requests.post(f"http://127.0.0.1:{gateway_port}/oauth/token", auth=(client_id, secret),

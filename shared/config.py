@@ -55,7 +55,7 @@ DOCUMENTED_VARIABLES: Mapping[str, tuple[str, str]] = {
     "RELAIS_MAX_ATTEMPTS": ("5", "Tries of a failing message before the dead-letter queue."),
     "RELAIS_RETRY_DELAYS_SECONDS": ("1,5,30", "Back-off before each retry (last one repeats)."),
     "RELAIS_RELAY_BATCH": ("500", "Outbox rows the relay publishes per batch."),
-    "RELAIS_RELAY_POLL_SECONDS": ("0.2", "How often an idle relay looks for new outbox rows (on PostgreSQL it is also woken as soon as they commit)."),
+    "RELAIS_RELAY_POLL_SECONDS": ("0.2", "How often an idle relay looks for new outbox rows (on PostgreSQL it is also woken as soon as an urgent event, a consent change, commits)."),
     "RELAIS_REFRESH_TOKEN_TTL_SECONDS": ("43200", "Lifetime of a refresh token (each refresh issues a new one)."),
     "RELAIS_LOGIN_MAX_FAILURES": ("5", "Failed sign-ins for one account name before it is locked."),
     "RELAIS_LOGIN_ADDRESS_MAX_FAILURES": ("50", "Failed sign-ins from one address before it is locked."),

@@ -254,6 +254,7 @@ class ConsentProjection:
                      "epoch": int(envelope.payload["epoch"]),
                      "event_id": envelope.id},
                     correlation_id=envelope.correlation_id,
+                    urgent=True,  # a strict withdrawal waits for it
                 )
 
         return handle

@@ -49,9 +49,11 @@ class UnitOfWork:
         *,
         correlation_id: str | None = None,
         version: int = 1,
+        urgent: bool = False,
     ) -> Envelope:
         envelope = self._outbox.add(
-            self.session, event_type, payload, correlation_id=correlation_id, version=version
+            self.session, event_type, payload, correlation_id=correlation_id, version=version,
+            urgent=urgent,
         )
         self.published.append(envelope)
         return envelope

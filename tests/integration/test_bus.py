@@ -189,7 +189,7 @@ def test_a_relay_that_loses_its_claim_stops_publishing_until_it_holds_it_again(p
     assert sorted(seq for seq, _ in rows) == list(range(1, 151))
 
 
-def test_the_relay_wakes_when_outbox_rows_are_committed_not_at_its_poll(pg_url, amqp_url):
+def test_the_relay_wakes_when_urgent_outbox_rows_are_committed_not_at_its_poll(pg_url, amqp_url):
     from sqlalchemy import create_engine, text
 
     engine = effects.make_schema(pg_url)
@@ -197,11 +197,11 @@ def test_the_relay_wakes_when_outbox_rows_are_committed_not_at_its_poll(pg_url, 
     with Running(effects.make_consumer(engine, amqp_url)), Running(relay):
         infra.wait_until(lambda: relay.listener is not None and relay.listener.backend_pid,
                          message="the relay listening")
-        effects.write_events(engine, 10)
+        effects.write_events(engine, 10, urgent=True)
         infra.wait_until(lambda: effects.effect_counts(engine) == (10, 10), message="first 10")
         infra.wait_until(lambda: relay.published >= 10, message="first 10 confirmed")
         time.sleep(0.5)  # let the pumps that followed the confirms run: the relay is idle now
-        effects.write_events(engine, 10, start=10)
+        effects.write_events(engine, 10, start=10, urgent=True)
         infra.wait_until(lambda: effects.effect_counts(engine) == (20, 20), timeout=60,
                          message="the next 10, well before the next poll")
         # The listening session drops (a database restart would do that): it listens again
@@ -211,7 +211,7 @@ def test_the_relay_wakes_when_outbox_rows_are_committed_not_at_its_poll(pg_url, 
         with admin.connect() as connection:
             connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": old})
         admin.dispose()
-        effects.write_events(engine, 10, start=20)
+        effects.write_events(engine, 10, start=20, urgent=True)
         infra.wait_until(lambda: relay.listener.backend_pid not in (None, old), timeout=60,
                          message="listening again")
         infra.wait_until(lambda: effects.effect_counts(engine) == (30, 30), timeout=60,
@@ -255,3 +255,21 @@ def test_consumer_whose_database_sessions_drop_acks_nothing_early_and_applies_ev
     assert dropped > 0
     assert effects.effect_counts(engine) == (600, 600)
     assert consumer.dead_lettered == 0
+
+
+def test_an_event_that_is_not_urgent_waits_for_the_poll_and_notifies_nobody(pg_url, amqp_url):
+    """Ordinary events (every read's audit event) do not notify: a notifying commit would
+    serialise with every other one on the server."""
+    from sqlalchemy import create_engine, text
+
+    engine = effects.make_schema(pg_url)
+    listening = create_engine(pg_url, isolation_level="AUTOCOMMIT").connect()
+    try:
+        listening.execute(text("LISTEN relais_outbox"))
+        effects.write_events(engine, 3)
+        raw = listening.connection.driver_connection
+        assert list(raw.notifies(timeout=0.5, stop_after=1)) == []
+        effects.write_events(engine, 1, start=3, urgent=True)
+        assert [n.channel for n in raw.notifies(timeout=5, stop_after=1)] == ["relais_outbox"]
+    finally:
+        listening.close()

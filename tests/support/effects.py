@@ -69,12 +69,13 @@ def make_relay(engine, amqp_url: str, **kwargs) -> OutboxRelay:
     return OutboxRelay(engine, outbox, amqp_url, subscriptions=SUBSCRIPTIONS, **kwargs)
 
 
-def write_events(engine, count: int, *, start: int = 0, pause: float = 0.0) -> None:
+def write_events(engine, count: int, *, start: int = 0, pause: float = 0.0,
+                 urgent: bool = False) -> None:
     """Each event in its own transaction, as a service would write them."""
     box = Outbox(outbox, "test")
     for n in range(start, start + count):
         with Session(engine) as session, session.begin():
-            box.add(session, "test.happened", {"n": n})
+            box.add(session, "test.happened", {"n": n}, urgent=urgent)
         if pause:
             time.sleep(pause)
 

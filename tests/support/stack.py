@@ -31,7 +31,9 @@ def _port_free(port: int) -> bool:
 def free_ports() -> tuple[int, int]:
     """A gateway port and a base whose +1..+4 are free."""
     for _ in range(200):
-        base = random.randrange(20000, 60000, 10)
+        # Below the kernel's ephemeral range (32768 and up on Linux): a port there can be taken
+        # by any outgoing connection between this check and the service binding it.
+        base = random.randrange(20000, 32700, 10)
         if all(_port_free(base + i) for i in range(0, 5)) and _port_free(base + 7):
             return base + 7, base
     raise RuntimeError("no free ports")

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from services.alerts.adapters.alert_store import AlertStore
 from services.alerts.adapters.clock_store import RAISE, ClockStore
 from shared.alerting import events
-from shared.bus.outbox import notify
 
 
 @dataclass(frozen=True)
@@ -174,8 +173,6 @@ def raise_and_tell(session: Session, now: datetime, limit: int, escalations: Esc
                           | {"at": now.isoformat()}).one()
     close_ones = [(Raised("", alert, person, rule, subject, organisation, None, True, False), close_one)
                   for alert, person, rule, subject, organisation, close_one in json.loads(row.close_ones)]
-    if row.told:
-        notify(session)  # the events written by the statement: the relay wakes at the commit
     return Told(row.claimed, row.opened, row.warned, row.told, row.deliveries, close_ones)
 
 

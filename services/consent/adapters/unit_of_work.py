@@ -22,7 +22,8 @@ class ConsentUnitOfWork(UnitOfWork):
     def emit(self, event_type: str, payload: dict[str, Any], *, correlation_id: str | None) -> None:
         """Publish a ``consent.*`` event and apply it to this service's own decision view in the
         same transaction: the view and the event stream cannot disagree."""
-        self.publish(event_type, payload, correlation_id=correlation_id)
+        # Urgent: every other service's projection must learn of it at once.
+        self.publish(event_type, payload, correlation_id=correlation_id, urgent=True)
         projection.apply(self.session, event_type, payload)
 
     def consent_state(self, beneficiary_id: str) -> ConsentState | None:
