@@ -39,7 +39,11 @@ def make_engine(url: str) -> Engine:
         max_overflow=10,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"connect_timeout": 5, "application_name": "relais"},
+        # Sessions speak UTC whatever the server's TimeZone: times come back as datetime.UTC
+        # (nothing to convert per row) and SQL that casts a time to a date means the same
+        # everywhere.
+        connect_args={"connect_timeout": 5, "application_name": "relais",
+                      "options": "-c TimeZone=UTC"},
     )
 
 

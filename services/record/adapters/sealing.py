@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,4 +66,4 @@ def seal_entry(key: bytes | crypto.Sealer, beneficiary_id: str, entry_id: str,
 def open_entry(key: bytes | crypto.Sealer, beneficiary_id: str, entry_id: str,
                sealed: bytes) -> dict[str, Any]:
     sealer = key if isinstance(key, crypto.Sealer) else crypto.Sealer(key)
-    return json.loads(sealer.open(sealed, _aad(beneficiary_id, entry_id)))
+    return orjson.loads(sealer.open(sealed, _aad(beneficiary_id, entry_id)))

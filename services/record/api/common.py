@@ -56,9 +56,9 @@ def _plain(value: Any) -> str:
 
 
 def json_answer(document: dict[str, Any], status: int = 200) -> Response:
-    """The answer of a read, serialised in one pass (orjson; times as ``isoformat`` writes
-    them, microseconds included, as marshmallow would). The documented schema says the same
+    """The answer of a read, serialised in one pass (orjson, whose aware datetimes read as
+    ``isoformat`` writes them, microseconds included, as marshmallow would). The documented schema says the same
     thing (a test dumps through it and compares); going through it field by field would cost
     more than the read itself on a page of a hundred entries."""
-    body = orjson.dumps(document, default=_plain, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    body = orjson.dumps(document, default=_plain)
     return Response(body, status=status, mimetype="application/json")

@@ -31,7 +31,7 @@ _FIELD_LISTS = {
 
 
 def labels_of(vocabulary: Vocabulary, entry: Entry, language: str) -> dict[str, str]:
-    codes = tuple(sorted((name, value) for name, value in entry.body.items() if isinstance(value, str)))
+    codes = tuple(sorted([item for item in entry.body.items() if type(item[1]) is str]))
     fragility = entry.body.get("fragility")
     flags = tuple(sorted(fragility.items())) if isinstance(fragility, Mapping) else ()
     return dict(_labels(vocabulary, entry.kind, codes, flags, language))
