@@ -13,10 +13,11 @@ from shared.db.statements import insert_many
 # On PostgreSQL a transaction that writes an urgent event also notifies this channel; the
 # server delivers the notification when (and only if) the transaction commits, so a relay
 # listening on it wakes at once (see listener.py). Only urgent events do: PostgreSQL commits the
-# transactions that notified one at a time, server-wide, each waiting for the one before to be
-# flushed to disk — measured here, a service that audits every read fell from about 500 to
-# about 100 reads per second when every read notified. Everything else is found by the relay's
-# poll (RELAIS_RELAY_POLL_SECONDS).
+# transactions that notified one at a time, server-wide (a global lock held until the commit is
+# flushed to disk), so they lose group commit. Measured on record's timeline at 16 connections:
+# 142-166 reads/s when every read's audit event notified, 176-178 when only urgent events do;
+# on a machine busy with other work the notifying version fell to about 100 (docs/benchmarks.md,
+# section 7). Everything else is found by the relay's poll (RELAIS_RELAY_POLL_SECONDS).
 OUTBOX_CHANNEL = "relais_outbox"
 
 
