@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_person_signs_in_sees_a_grant_and_withdraws_it(bassin, person, page):
+    read = bassin.api("GET", f"record/beneficiaries/{person.beneficiary_id}/timeline")
+    assert read.status_code == 200, read.text  # the organisation uses its access once
+    wait_for_audit(bassin.stack, person.beneficiary_id, "timeline.read")
     sign_in(page, bassin.gateway, person.username)
     page.wait_for_url("**/me")
     expect(page.get_by_role("heading", level=1)).to_have_text("My record")
@@ -26,6 +30,9 @@ def test_a_person_signs_in_sees_a_grant_and_withdraws_it(bassin, person, page):
     expect(grant).to_have_count(1)
     assert ORGANISATION_NAME in grant.inner_text()  # the organisation's name, not its code
     assert "The service cpas-web can see" in grant.inner_text()  # the consent API's own words
+    use = grant.locator(".use")  # joined from the audit log: the read above, under this grant
+    assert re.match(r"(once|\d+ times), (the last )?on \w+ \d+, \d{4}", words(use.inner_text())), use.inner_text()
+    expect(use.get_by_role("link", name="see who looked")).to_have_attribute("href", "/me/looked")
     screenshot(page, "person-who-can-see")
 
     grant.get_by_role("link", name="Withdraw this access").click()

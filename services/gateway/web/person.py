@@ -1,7 +1,8 @@
 """The person's own pages (a beneficiary, phone first): the record's status, who can see it,
 withdrawing and blocking, the emergency accesses, who looked, share codes, receipts, the
 download of everything, and erasure. Every change goes through the consent API; the access
-history comes from the audit API."""
+history comes from the audit API, and "who can see my record" joins the two: each access
+says how often it was used and when last."""
 
 from __future__ import annotations
 
@@ -48,8 +49,27 @@ def access():
                         [g["grantee"] for g in grants if g["grantee_kind"] == "professional"])
     active = [g for g in grants if g["status"] == "active"]
     ended = [g for g in grants if g["status"] != "active"]
+    try:
+        used = uses_of_grants(service_calls.get("audit", "/me/accesses").get("accesses") or [])
+    except ServiceError:
+        used = None  # the audit service is away: the page still says who can see, not who did
     return render_template("person/access.html", active=active, ended=ended, reach=reach,
-                           directory=directory)
+                           directory=directory, used=used)
+
+
+def uses_of_grants(accesses: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """grant id → how many accesses of others it let through and the last one's time, from the
+    person's access history (each permitted access names the grant that allowed it)."""
+    used: dict[str, dict[str, Any]] = {}
+    for access in accesses:
+        grant_id = (access.get("consent") or {}).get("grant_id")
+        if not grant_id or access.get("outcome") != "permit" or access.get("role") == PERSON:
+            continue
+        seen = used.setdefault(grant_id, {"count": 0, "last": None})
+        seen["count"] += 1
+        if access.get("when") and (seen["last"] is None or access["when"] > seen["last"]):
+            seen["last"] = access["when"]
+    return used
 
 
 def _grant(grant_id: str) -> dict[str, Any]:
