@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from services.gateway.web.person import JOURNEY_PAGE
 from tests.support.browser import fits_width, screenshot
-from tests.web.conftest import ORGANISATION_NAME, sign_in, wait_for_audit, words
+from tests.web.conftest import ORGANISATION, ORGANISATION_NAME, sign_in, wait_for_audit, words
 
 pytestmark = pytest.mark.e2e
 
@@ -179,3 +179,29 @@ def test_a_person_reads_their_journey_in_plain_words_a_page_at_a_time(bassin, pe
     assert "vous a rencontré·e" in page.inner_text("ol.journey") and "Travail de rue" in page.inner_text("ol.journey")
     page.get_by_role("link", name="Retour aux plus récents").click()
     expect(page.locator("ol.journey > li")).to_have_count(JOURNEY_PAGE)
+
+
+def test_a_person_is_told_that_someone_was_asked_to_get_in_touch_and_nothing_more(
+        bassin, person, case_manager, page):
+    from tests.web.test_alerts_pages import wait_for_open_alerts
+
+    sign_in(page, bassin.gateway, person.username)
+    page.wait_for_url("**/me")
+    expect(page.locator("section.asked")).to_have_count(0)  # nothing asked yet
+    base = f"record/beneficiaries/{person.beneficiary_id}"
+    bassin.api("POST", f"{base}/referent", json={
+        "subject": case_manager.user_id, "organisation": ORGANISATION, "profession": "case_manager"}
+    ).raise_for_status()
+    met = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    bassin.api("POST", f"{base}/contacts", json={"occurred_at": met, "modality": "street_outreach",
+                                                 "outcome": "met"}).raise_for_status()
+    wait_for_open_alerts(bassin, person.beneficiary_id, lambda n: n >= 1)
+    page.reload()
+    asked = page.locator("section.asked")
+    expect(asked.get_by_role("heading", level=2)).to_have_text("Someone will get in touch")
+    text = words(asked.inner_text())
+    assert "Someone in your network has been asked to get in touch with you." in text
+    assert "Asked on" in text
+    for never in ("Not seen", "40", "days", "rule"):  # no rule, no absence, no count
+        assert never not in text, never
+    assert fits_width(page)

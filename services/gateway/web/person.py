@@ -37,7 +37,11 @@ def _grants() -> list[dict[str, Any]]:
 @signed_in(PERSON)
 def home():
     status = service_calls.get("consent", "/me")
-    return render_template("person/home.html", status=status)
+    try:  # that someone was asked to get in touch: the alerts service's words, nothing more
+        asked = service_calls.get("alerts", "/me/alerts")["items"]
+    except ServiceError:
+        asked = []  # the alerts service is away: the rest of the page stands on its own
+    return render_template("person/home.html", status=status, asked=asked)
 
 
 @bp.get("/access")
