@@ -1,6 +1,7 @@
-"""'Who can see my record' joins the consent API's grants with the audit API's access history:
-each access says how often it was used and when last; without the audit service the page still
-says who can see."""
+"""The person's pages that join two services. "Who can see my record" joins the consent API's
+grants with the audit API's access history: each access says how often it was used and when
+last. The home page adds what the alerts API says to the person. Without the audit or the
+alerts service, each page still shows the rest."""
 
 from __future__ import annotations
 
@@ -76,3 +77,33 @@ def test_without_the_audit_service_the_page_still_lists_who_can_see(http, monkey
     assert "The service cpas-x can see" in page and "Withdraw this access" in page
     assert "cannot be shown just now" in page and "times, the last on" not in page
     assert person.uses_of_grants([]) == {}
+
+
+STATUS = {"registered_at": "2026-11-01T09:00:00+00:00", "active_grants": 1, "exclusions": 0,
+          "open_emergency_accesses": 0, "anonymous": False}
+
+
+def test_the_home_page_stands_without_the_alerts_service(http, monkeypatch, signed_in_person):
+    def get(service, path, **_):
+        if (service, path) == ("consent", "/me"):
+            return STATUS
+        if (service, path) == ("alerts", "/me/alerts"):
+            raise ServiceError("alerts", 503)
+        raise AssertionError(f"unexpected call {service} {path}")
+
+    monkeypatch.setattr(service_calls, "get", get)
+    answer = http.get("/me", headers={"Accept-Language": "en"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "1</strong> access is open" in page and "Someone will get in touch" not in page
+
+
+def test_the_home_page_shows_what_the_alerts_service_says_in_the_page_language(
+        http, monkeypatch, signed_in_person):
+    said = {"asked_at": "2026-12-01T08:00:00+00:00", "message_code": "someone_asked",
+            "message": "Une personne de votre réseau a été invitée à prendre de vos nouvelles."}
+    monkeypatch.setattr(service_calls, "get", lambda service, path, **_: (
+        STATUS if service == "consent" else {"items": [said]}))
+    page = http.get("/me", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Quelqu’un va prendre contact" in page and said["message"] in page
+    assert "Demandé le 1 décembre 2026." in page
