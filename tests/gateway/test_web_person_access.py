@@ -9,7 +9,7 @@ import pytest
 
 from services.gateway.web import guards, person, service_calls
 from services.gateway.web.person import uses_of_grants
-from services.gateway.web.service_calls import ServiceError
+from services.gateway.web.service_calls import ServiceError, ServiceUnavailable
 
 GRANT = {"grant_id": "g-1", "status": "active", "grantee_kind": "organisation", "grantee": "cpas-x",
          "categories": ["contacts"], "valid_until": None, "description": "The service cpas-x can see"}
@@ -66,9 +66,12 @@ def test_an_access_not_used_yet_says_so(http, monkeypatch, signed_in_person):
     assert "pas encore" in page
 
 
-def test_without_the_audit_service_the_page_still_lists_who_can_see(http, monkeypatch, signed_in_person):
+@pytest.mark.parametrize("failure", [ServiceUnavailable("audit"),  # not answering, or a 5xx
+                                     ServiceError("audit", 403)])
+def test_without_the_audit_service_the_page_still_lists_who_can_see(http, monkeypatch, signed_in_person,
+                                                                   failure):
     def away():
-        raise ServiceError("audit", 503)
+        raise failure
 
     monkeypatch.setattr(service_calls, "get", answers(away))
     answer = http.get("/me/access", headers={"Accept-Language": "en"})
@@ -88,7 +91,7 @@ def test_the_home_page_stands_without_the_alerts_service(http, monkeypatch, sign
         if (service, path) == ("consent", "/me"):
             return STATUS
         if (service, path) == ("alerts", "/me/alerts"):
-            raise ServiceError("alerts", 503)
+            raise ServiceUnavailable("alerts")
         raise AssertionError(f"unexpected call {service} {path}")
 
     monkeypatch.setattr(service_calls, "get", get)

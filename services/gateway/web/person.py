@@ -17,7 +17,7 @@ from services.gateway.web import account, service_calls
 from services.gateway.web.directory import look_up
 from services.gateway.web.guards import signed_in
 from services.gateway.web.published_codes import journey_codes
-from services.gateway.web.service_calls import ServiceError
+from services.gateway.web.service_calls import ServiceError, ServiceUnavailable
 from shared.consent.vocabulary import CATEGORIES
 from shared.web.app_factory import accepts
 
@@ -39,7 +39,7 @@ def home():
     status = service_calls.get("consent", "/me")
     try:  # that someone was asked to get in touch: the alerts service's words, nothing more
         asked = service_calls.get("alerts", "/me/alerts")["items"]
-    except ServiceError:
+    except (ServiceError, ServiceUnavailable):
         asked = []  # the alerts service is away: the rest of the page stands on its own
     return render_template("person/home.html", status=status, asked=asked)
 
@@ -55,7 +55,7 @@ def access():
     ended = [g for g in grants if g["status"] != "active"]
     try:
         used = uses_of_grants(service_calls.get("audit", "/me/accesses").get("accesses") or [])
-    except ServiceError:
+    except (ServiceError, ServiceUnavailable):
         used = None  # the audit service is away: the page still says who can see, not who did
     return render_template("person/access.html", active=active, ended=ended, reach=reach,
                            directory=directory, used=used)
