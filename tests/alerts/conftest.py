@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,8 +13,16 @@ PRISON = {"org": "org-prison", "profession": "prison_psychosocial_service"}
 
 
 @pytest.fixture
-def alerts(tmp_path):
-    harness = make_alerts(tmp_path)
+def alerts(request, tmp_path):
+    """The harness, its clock at the real time, or at the hour a test asks through indirect
+    parametrisation (``late_evening``: the next 23:30 UTC, when Brussels is already on the next day)."""
+    start = None
+    if getattr(request, "param", None) == "late_evening":
+        now = datetime.now(UTC)
+        start = now.replace(hour=23, minute=30, second=0, microsecond=0)
+        if start <= now + timedelta(minutes=1):
+            start += timedelta(days=1)
+    harness = make_alerts(tmp_path, start=start)
     yield harness
     dispose(harness)
 

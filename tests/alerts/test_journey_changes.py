@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from services.alerts.adapters import orm
 from shared.alerting import events as alert_events
 from tests.alerts.conftest import inbox, raised
@@ -57,9 +59,12 @@ def test_a_corrected_contact_date_moves_the_clock(alerts, person, cm):
     assert alerts.alerts(alert_id=alert["alert_id"])[0]["resolution"] == "seen_again"
 
 
+@pytest.mark.parametrize("alerts", ["now", "late_evening"], indirect=True)
 def test_an_exit_protocol_activation_not_acknowledged_by_its_due_date(alerts, person, cm):
     alerts.contact(person, ago=timedelta(hours=2))
-    due = (alerts.now + timedelta(days=3)).date()
+    # The due date is a day in the deployment's time zone, whatever the hour in UTC.
+    # The due date is a day in the deployment's time zone, whatever the hour in UTC.
+    due = (alerts.now.astimezone(alerts.ctx.settings.time_zone) + timedelta(days=3)).date()
     answer = alerts.post_record(f"/beneficiaries/{person}/transitions", {
         "transition_kind": "exit_hospital", "occurred_at": (alerts.now - timedelta(hours=1)).isoformat(),
         "fragility": STABLE,
