@@ -1,11 +1,12 @@
 """The one event envelope of Relais, validated by marshmallow on the way out and on the way in.
 
-``EnvelopeSchema`` is the contract. Decoding, which every consumer does for every delivery,
-first tries a direct check of the exact form ``encode`` writes (canonical UUID, ISO time, the
-known fields with their types and limits, no personal key); each of its checks is one the
-schema makes too, or a stricter one, so what it accepts the schema would load to the same
-``Envelope``. Anything else goes through the schema, which names what is wrong or accepts the
-less usual spellings it allows (an upper-case UUID, a naive time).
+``EnvelopeSchema`` is the contract. Encoding, which every access does for its audit event, and
+decoding, which every consumer does for every delivery, first try a direct check of the exact
+form ``encode`` writes (canonical UUID, ISO time, the known fields with their types and limits,
+no personal key); each of its checks is one the schema makes too, or a stricter one, so what it
+accepts the schema would accept, and load to the same ``Envelope``. Anything else goes through
+the schema, which names what is wrong or accepts the less usual spellings it allows (an
+upper-case UUID, a naive time).
 """
 
 from __future__ import annotations
@@ -95,11 +96,14 @@ def _serialise(document: dict[str, Any]) -> bytes:
 
 
 def encode(envelope: Envelope) -> bytes:
-    """Validate and serialise. Raises InvalidEnvelope before anything is written or sent."""
+    """Validate and serialise. Raises InvalidEnvelope before anything is written or sent.
+    An envelope in the usual form passes the direct check (``_is_usual``, the one decoding
+    uses); anything else goes through the schema, which names what is wrong."""
     document = _document(envelope)
-    errors = _schema.validate(document)
-    if errors:
-        raise InvalidEnvelope(f"invalid event: {errors}")
+    if not _is_usual(document):
+        errors = _schema.validate(document)
+        if errors:
+            raise InvalidEnvelope(f"invalid event: {errors}")
     return _serialise(document)
 
 
@@ -153,11 +157,13 @@ def decode(body: bytes) -> Envelope:
         raise InvalidEnvelope(f"invalid event: {exc.messages}") from None
 
 
-def _load_usual(document: dict[str, Any]) -> Envelope | None:
-    """The envelope of a document in the form ``encode`` writes; None for anything else, which
-    the schema then decides on. Mirrors ``EnvelopeSchema`` field by field."""
+def _is_usual(document: dict[str, Any]) -> bool:
+    """Whether a document has the exact form ``encode`` writes, every field of the right type
+    within its limits and no personal key in the payload (``occurred_at`` a string, which the
+    caller parses). Mirrors ``EnvelopeSchema`` field by field: each check is one the schema
+    makes too, or a stricter one, so a document it passes the schema would pass as well."""
     if not document.keys() <= _FIELDS:
-        return None  # an unknown field: the schema refuses it
+        return False  # an unknown field: the schema refuses it
     try:
         event_id = document["id"]
         event_type = document["type"]
@@ -166,10 +172,10 @@ def _load_usual(document: dict[str, Any]) -> Envelope | None:
         producer = document["producer"]
         payload = document["payload"]
     except KeyError:
-        return None
+        return False
     correlation_id = document.get("correlation_id")
     sequence = document.get("sequence")
-    if (
+    return not (
         type(event_id) is not str
         or _CANONICAL_UUID.fullmatch(event_id) is None
         or type(event_type) is not str
@@ -182,9 +188,17 @@ def _load_usual(document: dict[str, Any]) -> Envelope | None:
         or not (correlation_id is None or (type(correlation_id) is str and len(correlation_id) <= 128))
         or not (sequence is None or type(sequence) is int)
         or type(payload) is not dict
+        or not all(type(key) is str for key in payload)
         or has_personal_keys(payload)
-    ):
+    )
+
+
+def _load_usual(document: dict[str, Any]) -> Envelope | None:
+    """The envelope of a document in the form ``encode`` writes; None for anything else, which
+    the schema then decides on. Mirrors ``EnvelopeSchema`` field by field."""
+    if not _is_usual(document):
         return None
+    occurred_at = document["occurred_at"]
     try:
         when = datetime.fromisoformat(occurred_at)  # what the schema's ISO field parses with
     except ValueError:
@@ -192,12 +206,12 @@ def _load_usual(document: dict[str, Any]) -> Envelope | None:
     if when.tzinfo is None or when.utcoffset() is None:
         when = when.replace(tzinfo=UTC)
     return Envelope(
-        type=event_type,
-        producer=producer,
-        payload=payload,
-        version=version,
-        id=event_id,
+        type=document["type"],
+        producer=document["producer"],
+        payload=document["payload"],
+        version=document["version"],
+        id=document["id"],
         occurred_at=when,
-        correlation_id=correlation_id,
-        sequence=sequence,
+        correlation_id=document.get("correlation_id"),
+        sequence=document.get("sequence"),
     )

@@ -316,3 +316,47 @@ def test_an_event_as_encode_writes_it_is_decoded_without_the_schema(monkeypatch)
 
     monkeypatch.setattr(module, "_schema", Refusing())
     assert decode(body) == original
+
+
+# -- the direct check on the way out agrees with the schema too ----------------------------------
+_ENVELOPE_VARIANTS = {
+    field: values for field, values in _VARIANTS.items() if field != "occurred_at"
+} | {"payload": _VARIANTS["payload"] + [{1: "a"}, {"nested": {2: "b"}}, {"when": datetime(2026, 1, 1)}],
+     "occurred_at": [datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+                     datetime(2026, 3, 1, 10, 30, tzinfo=timezone(timedelta(hours=1)))]}
+
+
+def _encode_result(value):
+    try:
+        return json.loads(encode(value))
+    except InvalidEnvelope:
+        return InvalidEnvelope
+
+
+def _schema_verdict(value):
+    from shared.bus.envelope import _document, _serialise
+
+    doc = _document(value)
+    return InvalidEnvelope if EnvelopeSchema().validate(doc) else json.loads(_serialise(doc))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [(f, v) for f, values in _ENVELOPE_VARIANTS.items() for v in values]
+)
+def test_encode_accepts_and_refuses_exactly_what_the_schema_does(field, value):
+    candidate = envelope(**{field: value})
+    assert _encode_result(candidate) == _schema_verdict(candidate)
+
+
+def test_an_event_in_the_usual_form_is_encoded_without_the_schema(monkeypatch):
+    import shared.bus.envelope as module
+
+    class Refusing:
+        def validate(self, _document):
+            raise AssertionError("the usual form must not need the schema")
+
+    usual = envelope()
+    monkeypatch.setattr(module, "_schema", Refusing())
+    assert decode(encode(usual)) == usual
+    with pytest.raises(AssertionError):  # anything else still goes through it
+        encode(envelope(id=str(uuid.uuid4()).upper()))
