@@ -29,6 +29,7 @@ class Outbox:
     def __init__(self, table: Table, producer: str) -> None:
         self.table = table
         self.producer = producer
+        self._insert = insert(table)  # built once: every access of every service writes here
 
     def add(
         self,
@@ -54,15 +55,11 @@ class Outbox:
 
     def add_envelope(self, db: Session | Connection, envelope: Envelope, *, urgent: bool = False) -> None:
         body = encode(envelope).decode()
-        db.execute(
-            insert(self.table).values(
-                event_id=envelope.id,
-                event_type=envelope.type,
-                routing_key=envelope.routing_key,
-                body=body,
-                created_at=envelope.occurred_at,
-            )
-        )
+        connection = db.connection() if isinstance(db, Session) else db
+        connection.execute(self._insert, {
+            "event_id": envelope.id, "event_type": envelope.type, "routing_key": envelope.routing_key,
+            "body": body, "created_at": envelope.occurred_at,
+        })
         if urgent:
             notify(db)
 

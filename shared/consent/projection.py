@@ -65,6 +65,8 @@ class ConsentProjection:
         self._state_query = select(
             self.people.c.epoch, self.people.c.erased, self.people.c.document
         ).where(self.people.c.beneficiary_id == bindparam("beneficiary_id"))
+        self._teams_query = select(self.team_members.c.team_id).where(
+            self.team_members.c.subject == bindparam("subject"))
 
     # -- writing ------------------------------------------------------------------------------
     def apply(self, session: Session, event_type: str, payload: dict[str, Any]) -> bool:
@@ -182,7 +184,8 @@ class ConsentProjection:
     def state(self, session: Session | Connection, beneficiary_id: str) -> ConsentState | None:
         """The person's consent, or None when there is no such person here (or they were erased).
         One primary-key read of the person's document."""
-        person = session.execute(self._state_query, {"beneficiary_id": beneficiary_id}).first()
+        db = session.connection() if isinstance(session, Session) else session
+        person = db.execute(self._state_query, {"beneficiary_id": beneficiary_id}).first()
         if person is None or person.erased:
             return None
         if person.document is None:
@@ -232,8 +235,7 @@ class ConsentProjection:
         return ConsentState(beneficiary_id, grants, exclusions, emergencies, epoch)
 
     def teams_of(self, session: Session, subject: str) -> frozenset[str]:
-        t = self.team_members.c
-        return frozenset(session.execute(select(t.team_id).where(t.subject == subject)).scalars())
+        return frozenset(session.connection().execute(self._teams_query, {"subject": subject}).scalars())
 
     # -- the bus entry point --------------------------------------------------------------------
     def handler(self, *, acknowledge_as: str | None = None, outbox: Outbox | None = None) -> Handler:

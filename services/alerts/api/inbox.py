@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
-from flask_smorest import Blueprint
 
 from services.alerts.api import schemas
 from services.alerts.api.common import SECURITY, ctx, language, problems
 from services.alerts.handlers import acting, reading
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("inbox", __name__, url_prefix="/alerts", description="My alerts, and handling them")
 

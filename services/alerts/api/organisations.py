@@ -8,13 +8,13 @@ import re
 
 import marshmallow as ma
 from flask import g
-from flask_smorest import Blueprint
 
 from services.alerts.api import schemas
 from services.alerts.api.common import SECURITY, ctx, problems
 from services.alerts.api.people import _rule
 from services.alerts.handlers import configuration, webhooks
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 from shared.web.problems import NotFound
 
 blp = Blueprint("organisations", __name__, url_prefix="/organisations",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from services.alerts.api import schemas
 from services.alerts.api.common import SECURITY, ctx, language, problems
 from services.alerts.handlers import reading
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 
 own = Blueprint("own_alerts", __name__, url_prefix="/me", description="The person's own view")
 notices = Blueprint("notices", __name__, url_prefix="/notices", description="Close ones' notices")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
-from flask_smorest import Blueprint
 
 from services.alerts.api import schemas
 from services.alerts.api.common import SECURITY, ctx, problems
@@ -13,6 +12,7 @@ from services.alerts.api.inbox import alert_query
 from services.alerts.domain.rules import RULES
 from services.alerts.handlers import configuration, reading
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 from shared.web.problems import NotFound
 
 blp = Blueprint("people", __name__, url_prefix="/beneficiaries", description="About one person")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from services.alerts.api.common import ctx, language
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("vocabularies", __name__, url_prefix="", description="Vocabularies")
 

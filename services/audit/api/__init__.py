@@ -8,7 +8,6 @@ import io
 import json
 
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
 
 from services.audit import queries, reports
 from services.audit.adapters.repository import SearchFilter
@@ -23,6 +22,7 @@ from services.audit.api.schemas import (
 from services.audit.domain import fhir
 from services.audit.domain.checkpoints import verifier_key
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 from shared.web.problems import NotFound, Problem
 
 blp = Blueprint("log", __name__, url_prefix="/events", description="The audit log, for auditors")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
-from flask_smorest import Blueprint
 
 from services.consent.api.common import ctx, problems
 from services.consent.api.schemas import (
@@ -18,6 +17,7 @@ from services.consent.api.schemas import (
 from services.consent.domain.identity import Identity
 from services.consent.handlers import registration
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaries", description="Beneficiaries")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from services.consent.api.common import ctx, problems
 from services.consent.api.schemas import DecisionBatchIn, DecisionBatchOut, DecisionIn, DecisionOut
@@ -11,6 +10,7 @@ from services.consent.handlers.decisions import DecisionRequest, decide_requests
 from shared.auth import require_scope
 from shared.consent.decision import Decision
 from shared.consent.vocabulary import CATEGORIES, PURPOSES, professions
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("decisions", __name__, url_prefix="", description="Decisions and policy")
 

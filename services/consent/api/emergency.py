@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
-from flask_smorest import Blueprint
 
 from services.consent.api.common import ctx, grant_out, problems
 from services.consent.api.grants import revocation_status
@@ -20,6 +19,7 @@ from services.consent.api.schemas import (
 )
 from services.consent.handlers import emergency, share_codes
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("access", __name__, url_prefix="", description="Emergency access and share codes")
 

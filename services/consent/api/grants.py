@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from services.consent.api.common import ctx, grant_out, problems
 from services.consent.api.schemas import (
@@ -18,6 +17,7 @@ from services.consent.api.schemas import (
 from services.consent.domain.grants import GrantRequest
 from services.consent.handlers import grants
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("grants", __name__, url_prefix="/beneficiaries", description="Grants and exclusions")
 teams = Blueprint("teams", __name__, url_prefix="/care-teams", description="Care teams")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from services.consent.api.common import ctx, grant_out, problems
 from services.consent.api.grants import grant_request, revocation_status
@@ -27,6 +26,7 @@ from services.consent.api.schemas import (
 from services.consent.handlers import emergency, grants, person, share_codes
 from services.consent.handlers.common import NotVisible
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="My record, my consent")
 

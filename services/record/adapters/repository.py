@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.record.adapters.orm import entries, open_alerts, people, replacements, threads
@@ -46,6 +47,46 @@ class PersonState:
 class TimelinePage:
     entries: list[Entry]
     next_after: tuple[datetime, str] | None
+
+
+_TIMELINE_COLUMNS = (entries.c.id, entries.c.kind, entries.c.category, entries.c.thread_id,
+                     entries.c.supersedes, entries.c.occurred_at, entries.c.recorded_at,
+                     entries.c.vocabulary_version, entries.c.sealed)
+
+
+@lru_cache(maxsize=64)
+def _timeline_statement(kinds: bool, history: bool, since: bool, until: bool, after: bool,
+                        newest_first: bool) -> Select:
+    """The timeline query of one shape of filters, built once: every read of that shape runs
+    the same statement with its own values (and PostgreSQL prepares it once per connection)."""
+    e = entries.c
+    query = select(*_TIMELINE_COLUMNS).where(
+        e.beneficiary_id == bindparam("beneficiary_id"),
+        e.category.in_(bindparam("categories", expanding=True)))
+    if kinds:
+        query = query.where(e.kind.in_(bindparam("kinds", expanding=True)))
+    if not history:
+        replaced = select(replacements.c.entry_id).where(
+            replacements.c.beneficiary_id == bindparam("beneficiary_id"))
+        query = query.where(e.kind != "void", ~e.id.in_(replaced))
+    if since:
+        query = query.where(e.occurred_at >= bindparam("since"))
+    if until:
+        query = query.where(e.occurred_at < bindparam("until"))
+    if after:
+        at, entry_id = bindparam("after_at"), bindparam("after_id")
+        if newest_first:
+            query = query.where(or_(e.occurred_at < at, and_(e.occurred_at == at, e.id < entry_id)))
+        else:
+            query = query.where(or_(e.occurred_at > at, and_(e.occurred_at == at, e.id > entry_id)))
+    order = (e.occurred_at.desc(), e.id.desc()) if newest_first else (e.occurred_at, e.id)
+    return query.order_by(*order).limit(bindparam("limit"))
+
+
+_PERSON_COLUMNS = (people.c.beneficiary_id, people.c.last_met_at, people.c.last_met_entry_id,
+                   people.c.last_attempt_at, people.c.last_attempt_entry_id, people.c.referent_entry_id)
+_PERSON = select(*_PERSON_COLUMNS).where(people.c.beneficiary_id == bindparam("beneficiary_id"))
+_PERSON_FOR_UPDATE = _PERSON.with_for_update()
 
 
 class JourneyRepository:
@@ -139,32 +180,32 @@ class JourneyRepository:
         newest_first: bool,
         history: bool,
     ) -> TimelinePage:
-        e = entries.c
-        query = select(entries).where(e.beneficiary_id == beneficiary_id,
-                                      e.category.in_(sorted(categories)))
+        statement = _timeline_statement(bool(kinds), history, since is not None, until is not None,
+                                        after is not None, newest_first)
+        params: dict[str, Any] = {"beneficiary_id": beneficiary_id, "categories": sorted(categories),
+                                  "limit": limit + 1}
         if kinds:
-            query = query.where(e.kind.in_(sorted(kinds)))
-        if not history:
-            replaced = select(replacements.c.entry_id).where(
-                replacements.c.beneficiary_id == beneficiary_id)
-            query = query.where(e.kind != "void", ~e.id.in_(replaced))
+            params["kinds"] = sorted(kinds)
         if since is not None:
-            query = query.where(e.occurred_at >= since)
+            params["since"] = since
         if until is not None:
-            query = query.where(e.occurred_at < until)
+            params["until"] = until
         if after is not None:
-            at, entry_id = after
-            if newest_first:
-                query = query.where(or_(e.occurred_at < at, and_(e.occurred_at == at, e.id < entry_id)))
-            else:
-                query = query.where(or_(e.occurred_at > at, and_(e.occurred_at == at, e.id > entry_id)))
-        order = (e.occurred_at.desc(), e.id.desc()) if newest_first else (e.occurred_at, e.id)
-        rows = self.session.execute(query.order_by(*order).limit(limit + 1)).all()
+            params["after_at"], params["after_id"] = after
+        rows = self.session.connection().execute(statement, params).all()
         more = len(rows) > limit
         rows = rows[:limit]
         sealer = Sealer(data_key)
-        found = [self._entry(row, sealer) for row in rows]
-        return TimelinePage(found, (rows[-1].occurred_at, rows[-1].id) if more and rows else None)
+        found = []
+        for entry_id, kind, category, thread_id, supersedes, occurred_at, recorded_at, version, sealed in rows:
+            document = open_entry(sealer, beneficiary_id, entry_id, sealed)
+            author = document["author"]
+            found.append(Entry(
+                beneficiary_id=beneficiary_id, kind=kind, category=category, occurred_at=occurred_at,
+                author=Author(author["subject"], author["organisation"], author["profession"]),
+                vocabulary_version=version, body=document["body"], thread_id=thread_id,
+                supersedes=supersedes, id=entry_id, recorded_at=recorded_at))
+        return TimelinePage(found, (rows[-1][5], rows[-1][0]) if more and rows else None)
 
     # -- threads -------------------------------------------------------------------------------
     def thread(self, beneficiary_id: str, thread_id: str, *, for_update: bool = False) -> Thread | None:
@@ -199,15 +240,9 @@ class JourneyRepository:
 
     # -- people --------------------------------------------------------------------------------
     def person(self, beneficiary_id: str, *, for_update: bool = False) -> PersonState | None:
-        query = select(people).where(people.c.beneficiary_id == beneficiary_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.session.execute(query).first()
-        if row is None:
-            return None
-        values = dict(row._mapping)
-        values.pop("updated_at")
-        return PersonState(**values)
+        row = self.session.connection().execute(
+            _PERSON_FOR_UPDATE if for_update else _PERSON, {"beneficiary_id": beneficiary_id}).first()
+        return None if row is None else PersonState(*row)
 
     def lock_person(self, beneficiary_id: str, now: datetime) -> PersonState:
         """The person's row, created if need be and locked for this transaction: every write on
@@ -225,13 +260,9 @@ class JourneyRepository:
     def people_states(self, beneficiary_ids: Collection[str]) -> dict[str, PersonState]:
         if not beneficiary_ids:
             return {}
-        rows = self.session.execute(select(people).where(people.c.beneficiary_id.in_(list(beneficiary_ids))))
-        out = {}
-        for row in rows:
-            values = dict(row._mapping)
-            values.pop("updated_at")
-            out[row.beneficiary_id] = PersonState(**values)
-        return out
+        rows = self.session.execute(select(*_PERSON_COLUMNS).where(
+            people.c.beneficiary_id.in_(list(beneficiary_ids))))
+        return {row[0]: PersonState(*row) for row in rows}
 
     def open_step_counts(self, beneficiary_ids: Collection[str], categories_of: dict[str, frozenset[str]]) -> dict[str, int]:
         """Open steps per person, counting only steps of categories the reader may see there."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services.record.adapters.orm import person_keys
@@ -26,15 +26,17 @@ def load_master_key(master_key_b64: str | None, keys_dir: Path) -> bytes:
                                   variable="RECORD_MASTER_KEY")
 
 
+_WRAPPED_KEY = select(person_keys.c.wrapped_key).where(
+    person_keys.c.beneficiary_id == bindparam("beneficiary_id"))
+
+
 class PersonKeys:
     def __init__(self, master_key: bytes) -> None:
         self._wrapper = crypto.KeyWrapper(master_key)
 
     def find(self, session: Session, beneficiary_id: str) -> bytes | None:
         """The person's data key, or None when they have none (nothing recorded, or shredded)."""
-        wrapped = session.execute(
-            select(person_keys.c.wrapped_key).where(person_keys.c.beneficiary_id == beneficiary_id)
-        ).scalar()
+        wrapped = session.connection().execute(_WRAPPED_KEY, {"beneficiary_id": beneficiary_id}).scalar()
         return None if wrapped is None else self._wrapper.unwrap(wrapped, beneficiary_id)
 
     def obtain(self, session: Session, beneficiary_id: str) -> bytes:

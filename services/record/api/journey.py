@@ -4,7 +4,6 @@ référent and care team, corrections. Each answers the entry (or entries) it ad
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from services.record.api import schemas
 from services.record.api.common import ctx, language, problems
@@ -14,6 +13,7 @@ from services.record.domain.views import Reader, show
 from services.record.handlers import writing
 from shared.auth import require_scope
 from shared.consent.vocabulary import CATEGORIES
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("journey", __name__, url_prefix="/beneficiaries",
                 description="Writing a person's journey (objective facts only)")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
-from flask_smorest import Blueprint
 
 from services.record.api import schemas
 from services.record.api.common import ctx, json_answer, language, problems
 from services.record.handlers import reading
 from services.record.handlers.common import NotVisible
 from shared.auth import require_scope
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("timeline", __name__, url_prefix="/beneficiaries", description="Reading a journey")
 caseload = Blueprint("caseload", __name__, url_prefix="/caseload", description="My caseload")

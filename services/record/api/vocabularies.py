@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from services.record.api.common import ctx, language
 from services.record.domain import steps, transitions
 from shared.consent.vocabulary import professions
+from shared.web.blueprint import Blueprint
 
 blp = Blueprint("vocabularies", __name__, url_prefix="", description="Vocabularies")
 
