@@ -98,6 +98,9 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json", stre
     ]
     structlog.configure(
         processors=[
+            # Below the configured level an event is dropped before anything is worked out for
+            # it (a service at WARNING still calls log.info for every request it answers).
+            structlog.stdlib.filter_by_level,
             *shared_processors,
             structlog.processors.format_exc_info,
             redact,

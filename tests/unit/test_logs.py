@@ -221,6 +221,19 @@ def test_level_filters_lines_below_it(restore_logging):
     assert [line["event"] for line in _lines(stream)] == ["shown"]
 
 
+def test_an_event_below_the_level_is_dropped_before_any_processor_runs(restore_logging):
+    class Untouchable(dict):
+        def items(self):
+            raise AssertionError("a processor looked at an event below the level")
+
+    stream = io.StringIO()
+    configure_logging("test", "WARNING", "json", stream=stream)
+    get_logger("relais.test").info("hidden", detail=Untouchable(a=1))
+    assert stream.getvalue() == ""
+    with pytest.raises(AssertionError):  # at or above the level, the processors do run
+        get_logger("relais.test").warning("shown", detail=Untouchable(a=1))
+
+
 def test_console_format_is_redacted_too(restore_logging):
     stream = io.StringIO()
     configure_logging("test", "INFO", "console", stream=stream)
