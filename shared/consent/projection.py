@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, bindparam, delete, insert, select, update
@@ -40,6 +41,24 @@ def _dt(value: str | None) -> datetime | None:
 
 def _codes(values: list[str]) -> str:
     return " ".join(sorted(set(values)))
+
+
+@lru_cache(maxsize=4096)
+def _state_of_document(beneficiary_id: str, epoch: int, text: str) -> ConsentState:
+    """A person's consent from its stored document. The same text always gives the same
+    (immutable) state, so each text is parsed once per process: every access reads it."""
+    document = json.loads(text)
+    return ConsentState(
+        beneficiary_id,
+        tuple(GrantTerms(g[0], g[1], g[2], g[3], frozenset(g[4].split()), g[5],
+                         frozenset(g[6].split()), datetime.fromisoformat(g[7]),
+                         datetime.fromisoformat(g[8]) if g[8] else None, g[9])
+              for g in document["g"]),
+        tuple(ExclusionTerms(x[0], x[1], x[2]) for x in document["x"]),
+        tuple(EmergencyTerms(e[0], e[1], frozenset(e[2].split()), datetime.fromisoformat(e[3]),
+                             datetime.fromisoformat(e[4])) for e in document["e"]),
+        epoch,
+    )
 
 
 class ConsentProjection:
@@ -190,18 +209,7 @@ class ConsentProjection:
             return None
         if person.document is None:
             return self._state_from_rows(session, beneficiary_id, person.epoch)
-        document = json.loads(person.document)
-        return ConsentState(
-            beneficiary_id,
-            tuple(GrantTerms(g[0], g[1], g[2], g[3], frozenset(g[4].split()), g[5],
-                             frozenset(g[6].split()), datetime.fromisoformat(g[7]),
-                             datetime.fromisoformat(g[8]) if g[8] else None, g[9])
-                  for g in document["g"]),
-            tuple(ExclusionTerms(x[0], x[1], x[2]) for x in document["x"]),
-            tuple(EmergencyTerms(e[0], e[1], frozenset(e[2].split()), datetime.fromisoformat(e[3]),
-                                 datetime.fromisoformat(e[4])) for e in document["e"]),
-            person.epoch,
-        )
+        return _state_of_document(beneficiary_id, person.epoch, person.document)
 
     def _state_from_rows(self, session: Session | Connection, beneficiary_id: str,
                          epoch: int) -> ConsentState:

@@ -31,40 +31,60 @@ _FIELD_LISTS = {
 
 
 def labels_of(vocabulary: Vocabulary, entry: Entry, language: str) -> dict[str, str]:
-    codes = tuple(sorted([item for item in entry.body.items() if type(item[1]) is str]))
-    fragility = entry.body.get("fragility")
-    flags = tuple(sorted(fragility.items())) if isinstance(fragility, Mapping) else ()
-    return dict(_labels(vocabulary, entry.kind, codes, flags, language))
+    """The label of every code of the entry, in ``language``; an unknown code is its own label."""
+    table = _label_table(vocabulary, language)
+    fields = _field_lists(entry.kind)
+    labels = {"kind": table["entry_kind"].get(entry.kind, entry.kind)}
+    fragility = None
+    for name, value in entry.body.items():
+        if type(value) is str:
+            list_name = fields.get(name)
+            if list_name is not None:
+                labels[name] = table.get(list_name, _NO_LABELS).get(value, value)
+        elif name == "fragility" and isinstance(value, Mapping):
+            fragility = value
+    if fragility:
+        for flag, value in fragility.items():
+            labels[f"fragility.{flag}"] = table.get(f"fragility_{flag}", _NO_LABELS).get(value, value)
+    return labels
 
 
-@lru_cache(maxsize=8192)
-def _labels(vocabulary: Vocabulary, kind: str, codes: tuple[tuple[str, str], ...],
-            flags: tuple[tuple[str, str], ...], language: str) -> tuple[tuple[str, str], ...]:
-    """The labels of one combination of codes: entries repeat the same few, so each is worked
-    out once per process."""
-    labels = {"kind": vocabulary["entry_kind"].label(kind, language)}
-    for name, value in codes:
-        list_name = _FIELD_LISTS.get(name)
-        if name in ("status", "previous_status"):
-            list_name = _STATUS_LISTS.get(kind)
-        elif name == "reason":
-            list_name = _REASON_LISTS.get(kind)
-        elif name == "voided_kind":
-            list_name = "entry_kind"
-        elif name == "profession":
-            labels[name] = professions().label(value, language)
-            continue
-        if list_name:
-            labels[name] = vocabulary[list_name].label(value, language)
-    for flag, value in flags:
-        labels[f"fragility.{flag}"] = vocabulary[f"fragility_{flag}"].label(value, language)
-    return tuple(labels.items())
+_PROFESSIONS = "profession"  # the professions' own vocabulary (shared.consent), not a journey list
+_NO_LABELS: Mapping[str, str] = {}
+
+
+@lru_cache(maxsize=64)
+def _field_lists(kind: str) -> Mapping[str, str]:
+    """For one kind of entry: field of its body → the list its codes come from."""
+    fields = dict(_FIELD_LISTS)
+    fields["voided_kind"] = "entry_kind"
+    fields["profession"] = _PROFESSIONS
+    if kind in _STATUS_LISTS:
+        fields["status"] = fields["previous_status"] = _STATUS_LISTS[kind]
+    if kind in _REASON_LISTS:
+        fields["reason"] = _REASON_LISTS[kind]
+    return fields
+
+
+@lru_cache(maxsize=16)
+def _label_table(vocabulary: Vocabulary, language: str) -> Mapping[str, Mapping[str, str]]:
+    """Every label of the vocabulary (and of the professions) in one language, worked out once
+    per process: list → code → label."""
+    table = {name: {term.code: term.label(language) for term in codes}
+             for name, codes in vocabulary.lists.items()}
+    known = professions()
+    table[_PROFESSIONS] = {code: known.label(code, language) for code in known.professions}
+    return table
+
+
+@lru_cache(maxsize=1)
+def _sensitive_professions() -> frozenset[str]:
+    return frozenset(code for code, known in professions().professions.items() if known.mental_health)
 
 
 def author_is_sensitive(profession: str | None) -> bool:
     """A mental-health professional's contact tells of mental-health care."""
-    known = professions().professions.get(profession or "")
-    return bool(known and known.mental_health)
+    return profession in _sensitive_professions()
 
 
 @dataclass(frozen=True)
