@@ -27,6 +27,10 @@ class ServiceRuntime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    # For a read whose only write is its audit event: each statement commits on its own (no
+    # BEGIN, no COMMIT round trip), so the event is durable once its INSERT returns, and the
+    # answer, built after it, is never given without it. See docs/architecture.md, "Reads".
+    read_sessions: sessionmaker[Session]
     outbox_table: Table | None
     processed_table: Table | None
     outbox: Outbox | None
@@ -95,6 +99,7 @@ def build_runtime(settings: Settings, metadata: MetaData) -> ServiceRuntime:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
+        read_sessions=session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
         outbox_table=outbox_table,
         processed_table=processed_table,
         outbox=Outbox(outbox_table, settings.service) if outbox_table is not None else None,

@@ -46,6 +46,7 @@ def build_context(settings: Settings, record: RecordSettings | None = None) -> R
         policy=load_policy(record.policy_file),
         keys=PersonKeys(load_master_key(record.master_key_b64, record.keys_dir)),
         uow_factory=lambda: RecordUnitOfWork(runtime.sessions, outbox),
+        read_uow_factory=lambda: RecordUnitOfWork(runtime.read_sessions, outbox),
     )
 
 

@@ -46,8 +46,13 @@ class RecordContext:
     keys: PersonKeys
     uow_factory: Callable[[], RecordUnitOfWork]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # A read's unit of work: its only write is the audit event, written last, committed by its
+    # own INSERT (shared.runtime, read_sessions). Without one, reads use uow_factory.
+    read_uow_factory: Callable[[], RecordUnitOfWork] | None = None
 
-    def uow(self) -> RecordUnitOfWork:
+    def uow(self, *, read: bool = False) -> RecordUnitOfWork:
+        if read and self.read_uow_factory is not None:
+            return self.read_uow_factory()
         return self.uow_factory()
 
 

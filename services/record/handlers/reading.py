@@ -91,7 +91,7 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
                   request_id: str | None, *, own: bool = False) -> dict[str, Any]:
     now = ctx.clock()
     after = decode_cursor(query.cursor) if query.cursor else None
-    with ctx.uow() as uow:
+    with ctx.uow(read=True) as uow:
         permitted, verdict = _see(uow, ctx, principal, request_id, query.beneficiary_id,
                                   action="timeline.read", purpose=query.purpose, now=now, own=own)
         categories = permitted_filter(query.categories, permitted)
@@ -127,7 +127,7 @@ def read_summary(ctx: RecordContext, principal: Principal, beneficiary_id: str, 
                  language: str, request_id: str | None, own: bool = False) -> dict[str, Any]:
     now = ctx.clock()
     today = now.date()
-    with ctx.uow() as uow:
+    with ctx.uow(read=True) as uow:
         permitted, verdict = _see(uow, ctx, principal, request_id, beneficiary_id,
                                   action="summary.read", purpose=purpose, now=now, own=own)
         reader = Reader(permitted, language, own_record=own)
@@ -253,7 +253,7 @@ def read_caseload(ctx: RecordContext, principal: Principal, query: CaseloadQuery
     """The persons the professional may see, with when they were last seen, their open alerts
     and open steps. Each person listed is an access, audited for that person."""
     now = ctx.clock()
-    with ctx.uow() as uow:
+    with ctx.uow(read=True) as uow:
         teams = uow.teams_of(principal.subject)
         visible: dict[str, frozenset[str]] = {}
         verdicts: dict[str, Verdict] = {}
@@ -308,7 +308,7 @@ def _caseload_order(sort: str):
 def visible_or_raise(ctx: RecordContext, principal: Principal, beneficiary_id: str,
                      categories: Collection[str]) -> None:
     """For endpoints that need no data: NotVisible unless the reader sees the person."""
-    with ctx.uow() as uow:
+    with ctx.uow(read=True) as uow:
         verdict = judge(uow, ctx, principal, beneficiary_id, "read", tuple(categories),
                         "care_coordination", ctx.clock())
         if not verdict.permitted:
