@@ -29,7 +29,9 @@ class Outbox:
     def __init__(self, table: Table, producer: str) -> None:
         self.table = table
         self.producer = producer
-        self._insert = insert(table)  # built once: every access of every service writes here
+        # Built once: every access of every service writes here. Inline: nothing is fetched back
+        # (the row's id is not needed), so no RETURNING and no primary key to process.
+        self._insert = insert(table).inline()
 
     def add(
         self,
