@@ -371,9 +371,13 @@ class OutboxRelay:
                         select(t.c.stream, func.max(t.c.stream_sequence))
                         .where(t.c.stream.is_not(None)).group_by(t.c.stream))
                 }
+            # An unclaimed row is unpublished too: saying so lets PostgreSQL read the small
+            # partial index of unpublished rows (ix_outbox_unpublished) instead of the index of
+            # every sequence number ever given, whose NULL end also holds the dead versions of
+            # every row claimed since the last vacuum.
             query = (
                 select(t.c.id, t.c.routing_key, t.c.body, t.c.event_id)
-                .where(t.c.sequence.is_(None))
+                .where(t.c.sequence.is_(None), t.c.published_at.is_(None))
                 .order_by(t.c.id)
                 .limit(limit)
             )
