@@ -205,11 +205,24 @@ class ConsentProjection:
         One primary-key read of the person's document."""
         db = session.connection() if isinstance(session, Session) else session
         person = db.execute(self._state_query, {"beneficiary_id": beneficiary_id}).first()
-        if person is None or person.erased:
+        if person is None:
             return None
-        if person.document is None:
-            return self._state_from_rows(session, beneficiary_id, person.epoch)
-        return _state_of_document(beneficiary_id, person.epoch, person.document)
+        return self.state_of(session, beneficiary_id, person.epoch, person.erased, person.document)
+
+    @property
+    def state_columns(self) -> tuple[Any, ...]:
+        """What ``state_of`` needs of the person's row (epoch, erased, document), for a service
+        that reads it in a statement of its own beside other rows of the same person."""
+        return (self.people.c.epoch, self.people.c.erased, self.people.c.document)
+
+    def state_of(self, session: Session | Connection, beneficiary_id: str, epoch: int | None,
+                 erased: bool | None, document: str | None) -> ConsentState | None:
+        """The consent of a person from their row's ``state_columns`` (all None: no such row)."""
+        if epoch is None or erased:
+            return None
+        if document is None:
+            return self._state_from_rows(session, beneficiary_id, epoch)
+        return _state_of_document(beneficiary_id, epoch, document)
 
     def _state_from_rows(self, session: Session | Connection, beneficiary_id: str,
                          epoch: int) -> ConsentState:

@@ -83,9 +83,9 @@ def _timeline_statement(kinds: bool, history: bool, since: bool, until: bool, af
     return query.order_by(*order).limit(bindparam("limit"))
 
 
-_PERSON_COLUMNS = (people.c.beneficiary_id, people.c.last_met_at, people.c.last_met_entry_id,
+PERSON_COLUMNS = (people.c.beneficiary_id, people.c.last_met_at, people.c.last_met_entry_id,
                    people.c.last_attempt_at, people.c.last_attempt_entry_id, people.c.referent_entry_id)
-_PERSON = select(*_PERSON_COLUMNS).where(people.c.beneficiary_id == bindparam("beneficiary_id"))
+_PERSON = select(*PERSON_COLUMNS).where(people.c.beneficiary_id == bindparam("beneficiary_id"))
 _PERSON_FOR_UPDATE = _PERSON.with_for_update()
 
 
@@ -260,7 +260,7 @@ class JourneyRepository:
     def people_states(self, beneficiary_ids: Collection[str]) -> dict[str, PersonState]:
         if not beneficiary_ids:
             return {}
-        rows = self.session.execute(select(*_PERSON_COLUMNS).where(
+        rows = self.session.execute(select(*PERSON_COLUMNS).where(
             people.c.beneficiary_id.in_(list(beneficiary_ids))))
         return {row[0]: PersonState(*row) for row in rows}
 

@@ -37,6 +37,10 @@ class PersonKeys:
     def find(self, session: Session, beneficiary_id: str) -> bytes | None:
         """The person's data key, or None when they have none (nothing recorded, or shredded)."""
         wrapped = session.connection().execute(_WRAPPED_KEY, {"beneficiary_id": beneficiary_id}).scalar()
+        return self.unwrap(wrapped, beneficiary_id)
+
+    def unwrap(self, wrapped: bytes | None, beneficiary_id: str) -> bytes | None:
+        """The data key from its wrapped form as stored (None: the person has none)."""
         return None if wrapped is None else self._wrapper.unwrap(wrapped, beneficiary_id)
 
     def obtain(self, session: Session, beneficiary_id: str) -> bytes:

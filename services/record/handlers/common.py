@@ -83,10 +83,16 @@ class Verdict:
         return None, None
 
 
+_UNREAD = object()
+
+
 def judge(uow: RecordUnitOfWork, ctx: RecordContext, principal: Principal, beneficiary_id: str,
           action: str, categories: Iterable[str], purpose: str, now: datetime, *,
-          teams: frozenset[str] | None = None) -> Verdict:
-    state = uow.consent_state(beneficiary_id)
+          teams: frozenset[str] | None = None, state: ConsentState | None | object = _UNREAD) -> Verdict:
+    """``state``: the person's consent when the caller has just read it (``person_at_read``)."""
+    if state is _UNREAD:
+        state = uow.consent_state(beneficiary_id)
+    assert state is None or isinstance(state, ConsentState)
     if teams is None:
         teams = uow.teams_of(principal.subject)
     actor = Actor(principal.subject, principal.role, principal.organisation, principal.profession,

@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 
 from services.record.adapters.orm import projection
 from services.record.adapters.repository import PersonState
-from services.record.adapters.unit_of_work import RecordUnitOfWork
+from services.record.adapters.unit_of_work import PersonAtRead, RecordUnitOfWork
 from services.record.domain import team
 from services.record.domain.entries import Entry
 from services.record.domain.views import (
@@ -53,11 +53,15 @@ class TimelineQuery:
 
 def _see(uow: RecordUnitOfWork, ctx: RecordContext, principal: Principal, request_id: str | None,
          beneficiary_id: str, *, action: str, purpose: str, now: datetime,
-         own: bool) -> tuple[frozenset[str], Verdict | None]:
+         own: bool, at_read: PersonAtRead | None = None) -> tuple[frozenset[str], Verdict | None]:
     """The categories the reader may read of this person; refused (and audited) when none."""
     if own:
         return frozenset(CATEGORIES), None
-    verdict = judge(uow, ctx, principal, beneficiary_id, "read", CATEGORIES, purpose, now)
+    if at_read is not None:
+        verdict = judge(uow, ctx, principal, beneficiary_id, "read", CATEGORIES, purpose, now,
+                        state=at_read.consent)
+    else:
+        verdict = judge(uow, ctx, principal, beneficiary_id, "read", CATEGORIES, purpose, now)
     if not verdict.permitted:
         refuse(uow, ctx, principal, request_id, action=action, crude="R",
                beneficiary_id=beneficiary_id, categories=(), purpose=purpose, verdict=verdict,
@@ -92,11 +96,14 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
     now = ctx.clock()
     after = decode_cursor(query.cursor) if query.cursor else None
     with ctx.uow(read=True) as uow:
+        # The person's consent, data key and read model in one statement.
+        at_read = uow.person_at_read(query.beneficiary_id)
         permitted, verdict = _see(uow, ctx, principal, request_id, query.beneficiary_id,
-                                  action="timeline.read", purpose=query.purpose, now=now, own=own)
+                                  action="timeline.read", purpose=query.purpose, now=now, own=own,
+                                  at_read=at_read)
         categories = permitted_filter(query.categories, permitted)
         reader = Reader(permitted, query.language, own_record=own)
-        key = ctx.keys.find(uow.session, query.beneficiary_id)
+        key = ctx.keys.unwrap(at_read.wrapped_key, query.beneficiary_id)
         items: list[dict[str, Any]] = []
         shown: dict[str, Entry] = {}
         next_cursor = None
@@ -111,8 +118,7 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
             shown = {entry.id: entry for entry in page.entries}
             if page.next_after:
                 next_cursor = encode_cursor(*page.next_after)
-        last_seen = _last_seen(uow, ctx.vocabulary, uow.journey.person(query.beneficiary_id), key,
-                               reader, shown)
+        last_seen = _last_seen(uow, ctx.vocabulary, at_read.person, key, reader, shown)
         audit(uow, principal, request_id, action="timeline.read" if not own else "timeline.read_own",
               crude="R", beneficiary_id=query.beneficiary_id,
               categories={i["category"] for i in items} or categories,
