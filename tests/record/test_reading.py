@@ -248,3 +248,25 @@ def test_read_answers_say_exactly_what_their_documented_schema_says(record, shar
         ]
         for schema, document in answers:
             assert json.loads(json_answer(document).get_data()) == json.loads(json.dumps(schema.dump(document)))
+
+
+def test_a_care_team_grant_lets_its_members_read_and_no_one_else(record, person, cm):
+    """The reader's teams come with the person's consent in the read's first statement: a
+    member of two teams, one of them granted, reads; a member of neither gets the 404 of a
+    person who does not exist."""
+    granted, other = str(uuid.uuid4()), str(uuid.uuid4())
+    for team in (other, granted):
+        added = record.consent.client.post(f"/care-teams/{team}/members", json={"subject": "hw-7"},
+                                           headers=record.consent.as_("hw-7", **HOUSING))
+        assert added.status_code == 204
+    record.sync()
+    record.grant(person, grantee_kind="care_team", grantee=granted, categories=["contacts"])
+    post(record, f"/beneficiaries/{person}/contacts",
+         {"occurred_at": ago(days=1), "modality": "phone", "outcome": "met"}, cm)
+    member = record.as_("hw-7", **HOUSING)
+    seen = get(record, f"/beneficiaries/{person}/timeline", member)
+    assert [i["kind"] for i in seen["items"]] == ["contact"] and seen["categories"] == ["contacts"]
+    outsider = record.as_("hw-8", **HOUSING)
+    assert record.client.get(f"/beneficiaries/{person}/timeline", headers=outsider).status_code == 404
+    assert record.audits()[-1]["actor"]["subject"] == "hw-8"
+    assert record.audits()[-1]["outcome"] == "deny"

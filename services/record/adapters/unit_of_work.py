@@ -12,23 +12,28 @@ from shared.db.unit_of_work import UnitOfWork
 
 @dataclass(frozen=True)
 class PersonAtRead:
-    """What a read needs of one person before it reads their journey, in one statement: their
-    consent as record's projection holds it, their wrapped data key, their read model row."""
+    """What a read needs before it reads a person's journey, in one statement: their consent as
+    record's projection holds it, their wrapped data key, their read model row, and the care
+    teams of the reader."""
 
     consent: ConsentState | None
     wrapped_key: bytes | None
     person: PersonState | None
+    teams: frozenset[str]
 
 
 def _person_at_read_statement():
     asked = select(bindparam("beneficiary_id", type_=String).label("beneficiary_id")).subquery("asked")
     consent = projection.people
+    members = projection.team_members
     return (
-        select(*projection.state_columns, person_keys.c.wrapped_key, *PERSON_COLUMNS)
+        select(*projection.state_columns, person_keys.c.wrapped_key, members.c.team_id, *PERSON_COLUMNS)
         .select_from(asked)
         .outerjoin(consent, consent.c.beneficiary_id == asked.c.beneficiary_id)
         .outerjoin(person_keys, person_keys.c.beneficiary_id == asked.c.beneficiary_id)
         .outerjoin(people, people.c.beneficiary_id == asked.c.beneficiary_id)
+        # One row per team of the reader (one row, with no team, when they are in none).
+        .outerjoin(members, members.c.subject == bindparam("subject", type_=String))
     )
 
 
@@ -44,12 +49,15 @@ class RecordUnitOfWork(UnitOfWork):
     def consent_state(self, beneficiary_id: str) -> ConsentState | None:
         return projection.state(self.session, beneficiary_id)
 
-    def person_at_read(self, beneficiary_id: str) -> PersonAtRead:
-        row = self.session.connection().execute(_PERSON_AT_READ, {"beneficiary_id": beneficiary_id}).one()
+    def person_at_read(self, beneficiary_id: str, subject: str) -> PersonAtRead:
+        rows = self.session.connection().execute(
+            _PERSON_AT_READ, {"beneficiary_id": beneficiary_id, "subject": subject}).all()
+        row = rows[0]
         epoch, erased, document, wrapped_key = row[0], row[1], row[2], row[3]
         state = projection.state_of(self.session, beneficiary_id, epoch, erased, document)
-        person = PersonState(*row[4:]) if row[4] is not None else None
-        return PersonAtRead(state, wrapped_key, person)
+        person = PersonState(*row[5:]) if row[5] is not None else None
+        teams = frozenset(r[4] for r in rows if r[4] is not None)
+        return PersonAtRead(state, wrapped_key, person, teams)
 
     def teams_of(self, subject: str) -> frozenset[str]:
         return projection.teams_of(self.session, subject)

@@ -59,7 +59,7 @@ def _see(uow: RecordUnitOfWork, ctx: RecordContext, principal: Principal, reques
         return frozenset(CATEGORIES), None
     if at_read is not None:
         verdict = judge(uow, ctx, principal, beneficiary_id, "read", CATEGORIES, purpose, now,
-                        state=at_read.consent)
+                        state=at_read.consent, teams=at_read.teams)
     else:
         verdict = judge(uow, ctx, principal, beneficiary_id, "read", CATEGORIES, purpose, now)
     if not verdict.permitted:
@@ -96,8 +96,8 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
     now = ctx.clock()
     after = decode_cursor(query.cursor) if query.cursor else None
     with ctx.uow(read=True) as uow:
-        # The person's consent, data key and read model in one statement.
-        at_read = uow.person_at_read(query.beneficiary_id)
+        # The person's consent, data key and read model, and the reader's teams: one statement.
+        at_read = uow.person_at_read(query.beneficiary_id, principal.subject)
         permitted, verdict = _see(uow, ctx, principal, request_id, query.beneficiary_id,
                                   action="timeline.read", purpose=query.purpose, now=now, own=own,
                                   at_read=at_read)
