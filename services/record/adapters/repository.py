@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.record.adapters.orm import entries, open_alerts, people, replacements, threads
 from services.record.adapters.sealing import open_entry, seal_entry
 from services.record.domain.entries import Author, Entry
+from shared.consent.vocabulary import CATEGORIES
 from shared.crypto import Sealer
 from shared.db.statements import insert_ignoring_duplicates
 
@@ -49,20 +50,22 @@ class TimelinePage:
     next_after: tuple[datetime, str] | None
 
 
+CATEGORIES_SET = frozenset(CATEGORIES)
 _TIMELINE_COLUMNS = (entries.c.id, entries.c.kind, entries.c.category, entries.c.thread_id,
                      entries.c.supersedes, entries.c.occurred_at, entries.c.recorded_at,
                      entries.c.vocabulary_version, entries.c.sealed)
 
 
 @lru_cache(maxsize=64)
-def _timeline_statement(kinds: bool, history: bool, since: bool, until: bool, after: bool,
-                        newest_first: bool) -> Select:
+def _timeline_statement(some_categories: bool, kinds: bool, history: bool, since: bool, until: bool,
+                        after: bool, newest_first: bool) -> Select:
     """The timeline query of one shape of filters, built once: every read of that shape runs
-    the same statement with its own values (and PostgreSQL prepares it once per connection)."""
+    the same statement with its own values (and PostgreSQL prepares it once per connection).
+    A reader who may see every category needs no filter on them (and no list to expand)."""
     e = entries.c
-    query = select(*_TIMELINE_COLUMNS).where(
-        e.beneficiary_id == bindparam("beneficiary_id"),
-        e.category.in_(bindparam("categories", expanding=True)))
+    query = select(*_TIMELINE_COLUMNS).where(e.beneficiary_id == bindparam("beneficiary_id"))
+    if some_categories:
+        query = query.where(e.category.in_(bindparam("categories", expanding=True)))
     if kinds:
         query = query.where(e.kind.in_(bindparam("kinds", expanding=True)))
     if not history:
@@ -180,10 +183,12 @@ class JourneyRepository:
         newest_first: bool,
         history: bool,
     ) -> TimelinePage:
-        statement = _timeline_statement(bool(kinds), history, since is not None, until is not None,
-                                        after is not None, newest_first)
-        params: dict[str, Any] = {"beneficiary_id": beneficiary_id, "categories": sorted(categories),
-                                  "limit": limit + 1}
+        every_category = CATEGORIES_SET <= set(categories)
+        statement = _timeline_statement(not every_category, bool(kinds), history, since is not None,
+                                        until is not None, after is not None, newest_first)
+        params: dict[str, Any] = {"beneficiary_id": beneficiary_id, "limit": limit + 1}
+        if not every_category:
+            params["categories"] = sorted(categories)
         if kinds:
             params["kinds"] = sorted(kinds)
         if since is not None:
