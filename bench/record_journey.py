@@ -42,6 +42,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +57,53 @@ MODALITIES = ("in_person", "phone", "street_outreach", "home_visit", "accompanie
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children (a gunicorn master and its
+    workers count together)."""
+    try:
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for member in members:
+        try:
+            times = member.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def _named_cpu(names: tuple[str, ...]) -> float:
+    """CPU seconds of every process with one of these names (PostgreSQL's backends, RabbitMQ)."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] in names and process.info["cpu_times"] is not None:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return total
+
+
+class CpuMeter:
+    """Where one phase's CPU went: the seconds each part of the stack used during the timed run,
+    divided by the requests it served, in milliseconds per request."""
+
+    def __init__(self, parts: dict[str, int]) -> None:
+        self.parts = parts
+
+    def sample(self) -> dict[str, float]:
+        seen = {name: _tree_cpu(pid) for name, pid in self.parts.items()}
+        seen["postgresql"] = _named_cpu(("postgres",))
+        seen["rabbitmq"] = _named_cpu(("beam.smp", "erl_child_setup", "inet_gethost", "epmd"))
+        children = os.times()
+        seen["wrk"] = children.children_user + children.children_system
+        return seen
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], requests_done: float) -> dict[str, float]:
+        return {name: (after[name] - before[name]) * 1000 / max(requests_done, 1.0) for name in before}
+
+
 def wrk(url: str, token: str | None, seconds: int, connections: int, threads: int,
         script: Path | None = None) -> dict[str, float]:
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
@@ -65,10 +113,11 @@ def wrk(url: str, token: str | None, seconds: int, connections: int, threads: in
         argv += ["-s", str(script)]
     out = subprocess.run(argv + [url], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = float(re.search(r"(\d+) requests in", out).group(1))
     latency = {p: float(v) * _UNITS[u] for p, v, u in
                re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50_ms": latency["50"], "p99_ms": latency["99"],
+    return {"rps": rps, "requests": done, "p50_ms": latency["50"], "p99_ms": latency["99"],
             "non_2xx": float(bad.group(1)) if bad else 0.0}
 
 
@@ -266,15 +315,21 @@ def main() -> None:
         if check.status_code != 200 or len(check.json()["items"]) != 100:
             raise SystemExit(f"timeline: {check.status_code} {check.text[:300]}")
         results = {name: [] for name in phases}
+        meter = CpuMeter(dict(zip(("gateway", "record", "bare", "worker"), (p.pid for p in processes),
+                                  strict=False)))
         for run in range(args.runs):
             for name, (target_url, bearer, script) in phases.items():
                 vacuum_written_tables(url)
                 if args.warmup:
                     wrk(target_url, bearer, args.warmup, args.connections, args.threads, script)
-                results[name].append(wrk(target_url, bearer, args.duration, args.connections,
-                                         args.threads, script))
-                print(f"run {run + 1} {name}: {results[name][-1]}", file=sys.stderr)
+                before = meter.sample()
+                result = wrk(target_url, bearer, args.duration, args.connections, args.threads, script)
+                result["cpu_ms"] = meter.per_request(before, meter.sample(), result["requests"])
+                results[name].append(result)
+                print(f"run {run + 1} {name}: {result}", file=sys.stderr)
+        before = meter.sample()
         single = wrk(phases["timeline, through the gateway"][0], token, args.duration, 1, 1)
+        single["cpu_ms"] = meter.per_request(before, meter.sample(), single["requests"])
     finally:
         for process in processes:
             if process.poll() is None:
@@ -307,6 +362,13 @@ def main() -> None:
         medians[name] = middle
         print(f"{name:<38} {middle['rps']:>9.0f} {middle['p50_ms']:>8.2f} {middle['p99_ms']:>8.2f} "
               f"{middle['non_2xx']:>8.0f}")
+    print("CPU per request (ms) in the median run of each phase, by part of the stack:")
+    parts = list(next(iter(medians.values()))["cpu_ms"])
+    print(f"{'call':<38} " + " ".join(f"{part:>10}" for part in parts) + f" {'all':>8}")
+    for name, middle in [*medians.items(), ("timeline, through the gateway, 1 conn", single)]:
+        cpu = middle["cpu_ms"]
+        print(f"{name:<38} " + " ".join(f"{cpu[part]:>10.2f}" for part in parts)
+              + f" {sum(cpu.values()):>8.2f}")
     print(f"{'timeline, through the gateway, 1 conn':<38} {single['rps']:>9.0f} {single['p50_ms']:>8.2f} "
           f"{single['p99_ms']:>8.2f} {single['non_2xx']:>8.0f}")
     timeline = medians["timeline, through the gateway"]

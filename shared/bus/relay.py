@@ -7,9 +7,11 @@ How a row travels:
 2. *Publish*: the rows go out as persistent messages on a channel in confirm mode, pipelined
    (up to ``max_in_flight`` unconfirmed), which is what lets one relay go far beyond the
    one-round-trip-per-message rate of waiting on each confirm.
-3. *Mark*: only when the broker acknowledges a message is its row marked ``published_at``.
-   A nack, a lost channel or a crash leaves rows claimed but unpublished; they are sent again,
-   with the same id and sequence, as soon as a channel is open. Consumers drop the duplicate.
+3. *Mark*: only when the broker acknowledges a message is its row marked ``published_at``,
+   by the next pump, in the transaction of its claim: confirms arriving frame by frame cost
+   one commit together, not one each. A nack, a lost channel or a crash leaves rows claimed but
+   unpublished (or confirmed but not yet marked); they are sent again, with the same id and
+   sequence, as soon as a channel is open. Consumers drop the duplicate.
 
 It runs on pika's asynchronous ``SelectConnection`` because confirms must be collected while
 publishing continues; database work happens on the same thread in short batches.
@@ -92,6 +94,9 @@ class OutboxRelay:
         self._pump_due = 0.0
         self._lock_connection: Any = None
         self._lock_pid: int | None = None
+        # Rows the broker confirmed, marked published by the next pump in the transaction of
+        # its claim (one commit for both, however many confirm frames came in between).
+        self._confirmed: list[int] = []
         self.published = 0  # confirmed messages since start, for metrics and tests
         self.listener: OutboxListener | None = None
 
@@ -121,6 +126,7 @@ class OutboxRelay:
                 )
                 if not self._stopping.is_set():  # stop() may have come before this connection
                     self._connection.ioloop.start()
+                self._mark_published()  # the broker has what it confirmed, connection or not
                 if self._stopping.is_set():
                     break
                 if time.monotonic() - started > 10:
@@ -288,6 +294,7 @@ class OutboxRelay:
         resending = self._resend_claimed
         try:
             if resending:
+                self._mark_published()  # what was confirmed must not go out again
                 rows = self._claimed_unpublished()
                 self._resend_claimed = False
             else:
@@ -335,13 +342,19 @@ class OutboxRelay:
             tags = [t for t in self._in_flight if t <= tag]
         else:
             tags = [tag] if tag in self._in_flight else []
+        was_full = len(self._in_flight) >= self.max_in_flight
         entries = [self._in_flight.pop(t) for t in tags]
         if isinstance(method, Basic.Ack):
-            self._mark_published([entry[0] for entry in entries])
+            self._confirmed.extend(entry[0] for entry in entries)
+            self.published += len(entries)
+            # The next pump marks them with its claim: at once if the relay was waiting for room
+            # to send more, else at its usual time (a mark left undone at a crash only sends the
+            # rows again, which consumers recognise; it never loses one).
+            self._schedule(0 if was_full else self.poll_seconds)
         else:
             log.warning("broker refused messages, sending again", count=len(entries))
             self._resend_claimed = True
-        self._schedule(0)
+            self._schedule(0)
 
     # -- database -----------------------------------------------------------------------------
     def _claimed_unpublished(self) -> list[tuple[int, int, str, str, str]]:
@@ -361,7 +374,9 @@ class OutboxRelay:
         t = self.table
         if self.engine.dialect.name == "postgresql" and not self._holds_claim_lock():
             raise RuntimeError("the outbox claim lock is no longer held")
+        confirmed = self._confirmed
         with self.engine.begin() as connection:
+            self._mark(connection, confirmed)
             if self._next_sequence is None:
                 current = connection.execute(select(func.max(t.c.sequence))).scalar()
                 self._next_sequence = (current or 0) + 1
@@ -383,6 +398,7 @@ class OutboxRelay:
             )
             rows = connection.execute(query).all()
             if not rows:
+                self._confirmed = self._confirmed[len(confirmed):]
                 return []
             first = self._next_sequence
             following = dict(self._next_in_stream)
@@ -399,6 +415,7 @@ class OutboxRelay:
                     stream_sequence=bindparam("in_stream")),
                 assignments,
             )
+        self._confirmed = self._confirmed[len(confirmed):]
         self._next_sequence = first + len(rows)
         self._next_in_stream = following
         return [
@@ -406,19 +423,25 @@ class OutboxRelay:
             for row, assignment in zip(rows, assignments, strict=True)
         ]
 
-    def _mark_published(self, row_ids: list[int]) -> None:
+    def _mark(self, connection: Any, row_ids: list[int]) -> None:
         if not row_ids:
             return
         now = datetime.now(UTC)
         t = self.table
+        for start in range(0, len(row_ids), 1000):
+            chunk = row_ids[start : start + 1000]
+            connection.execute(update(t).where(t.c.id.in_(chunk)).values(published_at=now))
+
+    def _mark_published(self) -> None:
+        """Mark what the broker confirmed, on its own (before sending claimed rows again, and
+        when the relay stops)."""
+        confirmed = self._confirmed
+        if not confirmed:
+            return
         try:
             with self.engine.begin() as connection:
-                for start in range(0, len(row_ids), 1000):
-                    chunk = row_ids[start : start + 1000]
-                    connection.execute(
-                        update(t).where(t.c.id.in_(chunk)).values(published_at=now)
-                    )
-            self.published += len(row_ids)
+                self._mark(connection, confirmed)
+            self._confirmed = self._confirmed[len(confirmed):]
         except Exception as exc:
             # Rows stay unpublished and go out again later: a duplicate, never a loss.
             log.warning("relay could not mark rows published", error=type(exc).__name__)
