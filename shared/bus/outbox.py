@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.bus.envelope import Envelope, encode, encode_many
-from shared.db.statements import insert_many
+from shared.db.statements import DirectStatement, insert_many
 
 # On PostgreSQL a transaction that writes an urgent event also notifies this channel; the
 # server delivers the notification when (and only if) the transaction commits, so a relay
@@ -19,6 +19,7 @@ from shared.db.statements import insert_many
 # on a machine busy with other work the notifying version fell to about 100 (docs/benchmarks.md,
 # section 7). Everything else is found by the relay's poll (RELAIS_RELAY_POLL_SECONDS).
 OUTBOX_CHANNEL = "relais_outbox"
+_INSERTED = ("event_id", "event_type", "routing_key", "body", "created_at")
 
 
 class Outbox:
@@ -29,9 +30,10 @@ class Outbox:
     def __init__(self, table: Table, producer: str) -> None:
         self.table = table
         self.producer = producer
-        # Built once: every access of every service writes here. Inline: nothing is fetched back
-        # (the row's id is not needed), so no RETURNING and no primary key to process.
-        self._insert = insert(table).inline()
+        # Built once: every access of every service writes here, straight from the driver on
+        # PostgreSQL. Inline: nothing is fetched back (the row's id is not needed), so no
+        # RETURNING and no primary key to process.
+        self._insert = DirectStatement(insert(table).inline(), column_keys=list(_INSERTED))
 
     def add(
         self,
@@ -58,7 +60,7 @@ class Outbox:
     def add_envelope(self, db: Session | Connection, envelope: Envelope, *, urgent: bool = False) -> None:
         body = encode(envelope).decode()
         connection = db.connection() if isinstance(db, Session) else db
-        connection.execute(self._insert, {
+        self._insert.rows(connection, {
             "event_id": envelope.id, "event_type": envelope.type, "routing_key": envelope.routing_key,
             "body": body, "created_at": envelope.occurred_at,
         })

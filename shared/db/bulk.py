@@ -20,7 +20,9 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 
-def _dialect(db: Session | Connection) -> str:
+def _dialect(db: Session | Connection | str) -> str:
+    if isinstance(db, str):
+        return db  # a dialect's name, for a statement built once per dialect
     connection = db.connection() if isinstance(db, Session) else db
     return connection.dialect.name
 
@@ -55,8 +57,9 @@ def among(db: Session | Connection, column: Any, values: Iterable[Any]) -> Colum
     return column.in_(values)
 
 
-def among_parameter(db: Session | Connection, column: Any, name: str) -> ColumnElement[bool]:
-    """``among`` for a statement built once: the values are given at execution as ``name``."""
+def among_parameter(db: Session | Connection | str, column: Any, name: str) -> ColumnElement[bool]:
+    """``among`` for a statement built once: the values are given at execution as ``name``.
+    ``db`` may be the dialect's name."""
     if _dialect(db) == "postgresql":
         return column == any_(bindparam(name, type_=ARRAY(column.type)))
     return column.in_(bindparam(name, expanding=True))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, text
+import psycopg
+from sqlalchemy import Connection, Table, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.db.types import UtcDateTime
@@ -73,3 +75,67 @@ def staged(session: Session, table: Table, rows: list[dict[str, Any]]) -> str:
         table.c[column]  # a column of the table, or KeyError
     copy_rows(session, name, columns, rows)
     return name
+
+
+class DirectStatement:
+    """A Core statement that PostgreSQL runs straight from the driver's connection, compiled once
+    and prepared on each connection: for the few statements every request runs (a read's
+    first statement and its page, the audit event's insert), where SQLAlchemy's execution
+    context and result rows cost more than the round trip. Rows come back as tuples.
+
+    Elsewhere (SQLite) it runs through SQLAlchemy as any statement does. On PostgreSQL the
+    values go to the driver as they are, but for the columns of ``UtcDateTime``, which are
+    checked (a naive datetime is refused) and given in UTC as that type does; what comes back is
+    what that type would give too, the sessions speaking UTC (``engine.py``). A statement with
+    an expanding parameter (``IN`` a list) always runs through SQLAlchemy. Driver errors come
+    back as SQLAlchemy's, and a connection the server dropped is not given back to the pool."""
+
+    def __init__(self, statement: Any, *, column_keys: list[str] | None = None) -> None:
+        self.statement = statement
+        self.column_keys = column_keys
+        self._compiled: tuple[str, dict[str, Any], frozenset[str]] | None = None
+        self._direct: bool | None = None
+
+    def _prepare(self, dialect: Any) -> None:
+        compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+        binds = compiled.binds.values()
+        if any(bind.expanding for bind in binds):
+            self._direct = False
+            return
+        aware = frozenset(name for name, bind in compiled.binds.items()
+                          if isinstance(bind.type, UtcDateTime))
+        defaults = {name: value for name, value in compiled.params.items() if value is not None}
+        self._compiled = (str(compiled), defaults, aware)
+        self._direct = True
+
+    def _through_sqlalchemy(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
+        result = connection.execute(self.statement, params)
+        return [tuple(row) for row in result] if result.returns_rows else []
+
+    def rows(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
+        """Run it with ``params`` on ``connection`` (in its transaction, if it has one); the
+        rows it returns (none for an INSERT without RETURNING)."""
+        if connection.dialect.name != "postgresql":
+            return self._through_sqlalchemy(connection, params)
+        if self._direct is None:
+            self._prepare(connection.dialect)
+        if not self._direct:
+            return self._through_sqlalchemy(connection, params)
+        sql, defaults, aware = self._compiled  # type: ignore[misc]
+        values = {**defaults, **params} if defaults else dict(params)
+        for name in aware & values.keys():
+            value = values[name]
+            if value is not None:
+                if value.tzinfo is None:
+                    raise ValueError("naive datetimes are not stored: give a time zone")
+                values[name] = value.astimezone(UTC)
+        raw = connection.connection.driver_connection
+        try:
+            cursor = raw.execute(sql, values, prepare=True)
+            return cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as error:
+            dropped = bool(raw.broken or raw.closed)
+            if dropped:
+                connection.invalidate(error)
+            raise DBAPIError.instance(sql, values, error, psycopg.Error,
+                                      connection_invalidated=dropped) from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -10,7 +11,7 @@ from importlib import resources
 import pytest
 
 from services.record.domain import steps, transitions
-from services.record.domain.entries import Author, Rejected
+from services.record.domain.entries import Author, Entry, Rejected
 from shared.vocabularies import load_vocabulary
 
 VOCABULARY = load_vocabulary("journey")
@@ -57,3 +58,20 @@ def test_a_step_change_names_every_broken_rule_at_once():
                             status="blocked", blocker=None, occurred_at=NOW + timedelta(days=1), now=NOW)
     fields = [f for f, _ in caught.value.errors]
     assert fields == ["occurred_at", "status", "blocker"]
+
+
+def test_an_entry_read_back_is_the_same_immutable_value_as_one_recorded():
+    recorded = Entry(beneficiary_id="p-1", kind="contact", category="contacts", occurred_at=NOW,
+                     author=AUTHOR, vocabulary_version="2026-12-01.1",
+                     body={"modality": "phone", "outcome": "met"})
+    stored = Entry.stored(
+        beneficiary_id="p-1", kind="contact", category="contacts", occurred_at=NOW,
+        author=Author.stored("cm-1", "org-cpas", "case_manager"), vocabulary_version="2026-12-01.1",
+        body={"modality": "phone", "outcome": "met"}, thread_id=None, supersedes=None,
+        id=recorded.id, recorded_at=recorded.recorded_at)
+    assert stored == recorded and hash(stored.author) == hash(AUTHOR)
+    assert dataclasses.asdict(stored) == dataclasses.asdict(recorded)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stored.kind = "step"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stored.author.organisation = "elsewhere"  # type: ignore[misc]

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.record.adapters.orm import entries, open_alerts, people, replacements, threads
@@ -16,7 +16,8 @@ from services.record.adapters.sealing import open_entry, seal_entry
 from services.record.domain.entries import Author, Entry
 from shared.consent.vocabulary import CATEGORIES
 from shared.crypto import Sealer
-from shared.db.statements import insert_ignoring_duplicates
+from shared.db.bulk import among_parameter
+from shared.db.statements import DirectStatement, insert_ignoring_duplicates
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,17 @@ _TIMELINE_COLUMNS = (entries.c.id, entries.c.kind, entries.c.category, entries.c
 
 @lru_cache(maxsize=64)
 def _timeline_statement(some_categories: bool, kinds: bool, history: bool, since: bool, until: bool,
-                        after: bool, newest_first: bool) -> Select:
+                        after: bool, newest_first: bool, dialect: str) -> DirectStatement:
     """The timeline query of one shape of filters, built once: every read of that shape runs
     the same statement with its own values (and PostgreSQL prepares it once per connection).
-    A reader who may see every category needs no filter on them (and no list to expand)."""
+    A reader who may see every category needs no filter on them (and no list to expand); on
+    PostgreSQL the lists are one array parameter each (``= ANY``)."""
     e = entries.c
     query = select(*_TIMELINE_COLUMNS).where(e.beneficiary_id == bindparam("beneficiary_id"))
     if some_categories:
-        query = query.where(e.category.in_(bindparam("categories", expanding=True)))
+        query = query.where(among_parameter(dialect, e.category, "categories"))
     if kinds:
-        query = query.where(e.kind.in_(bindparam("kinds", expanding=True)))
+        query = query.where(among_parameter(dialect, e.kind, "kinds"))
     if not history:
         replaced = select(replacements.c.entry_id).where(
             replacements.c.beneficiary_id == bindparam("beneficiary_id"))
@@ -83,7 +85,7 @@ def _timeline_statement(some_categories: bool, kinds: bool, history: bool, since
         else:
             query = query.where(or_(e.occurred_at > at, and_(e.occurred_at == at, e.id > entry_id)))
     order = (e.occurred_at.desc(), e.id.desc()) if newest_first else (e.occurred_at, e.id)
-    return query.order_by(*order).limit(bindparam("limit"))
+    return DirectStatement(query.order_by(*order).limit(bindparam("limit")))
 
 
 PERSON_COLUMNS = (people.c.beneficiary_id, people.c.last_met_at, people.c.last_met_entry_id,
@@ -119,10 +121,10 @@ class JourneyRepository:
     def _entry(row: Any, data_key: bytes | Sealer) -> Entry:
         document = open_entry(data_key, row.beneficiary_id, row.id, row.sealed)
         author = document["author"]
-        return Entry(
+        return Entry.stored(
             beneficiary_id=row.beneficiary_id, kind=row.kind, category=row.category,
             occurred_at=row.occurred_at,
-            author=Author(author["subject"], author["organisation"], author["profession"]),
+            author=Author.stored(author["subject"], author["organisation"], author["profession"]),
             vocabulary_version=row.vocabulary_version, body=document["body"],
             thread_id=row.thread_id, supersedes=row.supersedes, id=row.id,
             recorded_at=row.recorded_at,
@@ -185,7 +187,8 @@ class JourneyRepository:
     ) -> TimelinePage:
         every_category = CATEGORIES_SET <= set(categories)
         statement = _timeline_statement(not every_category, bool(kinds), history, since is not None,
-                                        until is not None, after is not None, newest_first)
+                                        until is not None, after is not None, newest_first,
+                                        self.session.get_bind().dialect.name)
         params: dict[str, Any] = {"beneficiary_id": beneficiary_id, "limit": limit + 1}
         if not every_category:
             params["categories"] = sorted(categories)
@@ -197,7 +200,7 @@ class JourneyRepository:
             params["until"] = until
         if after is not None:
             params["after_at"], params["after_id"] = after
-        rows = self.session.connection().execute(statement, params).all()
+        rows = statement.rows(self.session.connection(), params)
         more = len(rows) > limit
         rows = rows[:limit]
         sealer = Sealer(data_key)
@@ -205,9 +208,9 @@ class JourneyRepository:
         for entry_id, kind, category, thread_id, supersedes, occurred_at, recorded_at, version, sealed in rows:
             document = open_entry(sealer, beneficiary_id, entry_id, sealed)
             author = document["author"]
-            found.append(Entry(
+            found.append(Entry.stored(
                 beneficiary_id=beneficiary_id, kind=kind, category=category, occurred_at=occurred_at,
-                author=Author(author["subject"], author["organisation"], author["profession"]),
+                author=Author.stored(author["subject"], author["organisation"], author["profession"]),
                 vocabulary_version=version, body=document["body"], thread_id=thread_id,
                 supersedes=supersedes, id=entry_id, recorded_at=recorded_at))
         return TimelinePage(found, (rows[-1][5], rows[-1][0]) if more and rows else None)

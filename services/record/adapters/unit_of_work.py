@@ -7,6 +7,7 @@ from sqlalchemy import String, bindparam, select
 from services.record.adapters.orm import people, person_keys, projection
 from services.record.adapters.repository import PERSON_COLUMNS, JourneyRepository, PersonState
 from shared.consent.decision import ConsentState
+from shared.db.statements import DirectStatement
 from shared.db.unit_of_work import UnitOfWork
 
 
@@ -37,7 +38,7 @@ def _person_at_read_statement():
     )
 
 
-_PERSON_AT_READ = _person_at_read_statement()
+_PERSON_AT_READ = DirectStatement(_person_at_read_statement())
 
 
 class RecordUnitOfWork(UnitOfWork):
@@ -50,8 +51,8 @@ class RecordUnitOfWork(UnitOfWork):
         return projection.state(self.session, beneficiary_id)
 
     def person_at_read(self, beneficiary_id: str, subject: str) -> PersonAtRead:
-        rows = self.session.connection().execute(
-            _PERSON_AT_READ, {"beneficiary_id": beneficiary_id, "subject": subject}).all()
+        rows = _PERSON_AT_READ.rows(self.session.connection(),
+                                    {"beneficiary_id": beneficiary_id, "subject": subject})
         row = rows[0]
         epoch, erased, document, wrapped_key = row[0], row[1], row[2], row[3]
         state = projection.state_of(self.session, beneficiary_id, epoch, erased, document)
