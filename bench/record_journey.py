@@ -129,6 +129,9 @@ def _load_share(args: tuple[str, bytes, list[str], dict[str, int], int]) -> int:
 
     from services.record.adapters.sealing import seal_entry
     from shared.crypto import KeyWrapper
+    from shared.vocabularies import load_vocabulary
+
+    vocabulary = load_vocabulary("journey")
 
     rng = random.Random(seed)
     wrapper = KeyWrapper(master_key)
@@ -146,10 +149,12 @@ def _load_share(args: tuple[str, bytes, list[str], dict[str, int], int]) -> int:
                 keys.append(data_key)
                 copy.write_row((person, wrapped, wrapper.master_key_id, now))
         last_met: dict[str, tuple[datetime, str]] = {}
+        heads: dict[str, bytes] = {}
         with cursor.copy("COPY journey_entries (id, beneficiary_id, kind, category, thread_id, "
                          "supersedes, occurred_at, recorded_at, vocabulary_version, sealed) "
                          "FROM STDIN") as copy:
             for person, data_key in zip(persons, keys, strict=True):
+                journey = []
                 for _ in range(counts.get(person, 100)):
                     entry_id = str(uuid.uuid4())
                     at = start + timedelta(seconds=rng.random() * span)
@@ -160,15 +165,33 @@ def _load_share(args: tuple[str, bytes, list[str], dict[str, int], int]) -> int:
                                          "duration_minutes": rng.randrange(5, 90)}}
                     copy.write_row((entry_id, person, "contact", "contacts", None, None, at, at,
                                     "2026-12-01.1", seal_entry(data_key, person, entry_id, document)))
+                    journey.append((entry_id, at, document))
                     if outcome == "met" and (person not in last_met or at > last_met[person][0]):
                         last_met[person] = (at, entry_id)
                     written += 1
-        with cursor.copy("COPY people (beneficiary_id, last_met_at, last_met_entry_id, updated_at) "
-                         "FROM STDIN") as copy:
+                heads[person] = sealed_head(vocabulary, person, data_key, journey)
+        with cursor.copy("COPY people (beneficiary_id, last_met_at, last_met_entry_id, updated_at, "
+                         "timeline_head) FROM STDIN") as copy:
             for person, (at, entry_id) in last_met.items():
-                copy.write_row((person, at, entry_id, now))
+                copy.write_row((person, at, entry_id, now, heads[person]))
         connection.commit()
     return written
+
+
+def sealed_head(vocabulary, person: str, data_key: bytes, journey: list[tuple[str, datetime, dict]]) -> bytes:
+    """The head of the person's timeline, as record's writes keep it (domain/timeline_head.py)."""
+    from services.record.adapters.sealing import seal_head
+    from services.record.domain import timeline_head
+    from services.record.domain.entries import Author, Entry
+
+    newest = sorted(journey, key=lambda e: (e[1], e[0]), reverse=True)
+    entries = [Entry.stored(beneficiary_id=person, kind="contact", category="contacts", occurred_at=at,
+                            author=Author.stored(**document["author"]), vocabulary_version="2026-12-01.1",
+                            body=document["body"], thread_id=None, supersedes=None, id=entry_id,
+                            recorded_at=at)
+               for entry_id, at, document in newest[:timeline_head.HEAD_SIZE]]
+    head = timeline_head.build(vocabulary, entries, complete=len(newest) <= timeline_head.HEAD_SIZE)
+    return seal_head(data_key, person, head.encode())
 
 
 def load(url: str, master_key: bytes, persons: int, entries: int, target: str) -> None:

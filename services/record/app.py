@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from services.record.adapters.unit_of_work import RecordUnitOfWork
 from services.record.api import blueprints
 from services.record.domain.transitions import ProtocolTemplates, parse_templates
 from services.record.handlers.common import RecordContext
+from services.record.handlers.heads import keep_heads
 from services.record.settings import RecordSettings, load_record_settings
 from shared.auth import KeySource, StaticKeySource
 from shared.config import Settings, load_settings
@@ -40,12 +42,14 @@ def build_context(settings: Settings, record: RecordSettings | None = None) -> R
     assert runtime.outbox is not None
     outbox = runtime.outbox
     vocabulary = load_vocabulary("journey")
+    keys = PersonKeys(load_master_key(record.master_key_b64, record.keys_dir))
+    heads = partial(keep_heads, vocabulary=vocabulary, keys=keys)
     return RecordContext(
         vocabulary=vocabulary,
         templates=load_templates(vocabulary, record.protocol_file),
         policy=load_policy(record.policy_file),
-        keys=PersonKeys(load_master_key(record.master_key_b64, record.keys_dir)),
-        uow_factory=lambda: RecordUnitOfWork(runtime.sessions, outbox),
+        keys=keys,
+        uow_factory=lambda: RecordUnitOfWork(runtime.sessions, outbox, keep_heads=heads),
         read_uow_factory=lambda: RecordUnitOfWork(runtime.read_sessions, outbox),
     )
 

@@ -6,8 +6,9 @@
   person's data key (``sealed``).
 - ``entry_replacements``: which entry a correction or a void replaced (append-only too).
 - ``threads``, ``people``: read models kept in the same transaction as each entry — where a
-  step, episode, transition or activation stands (pointers to entries, no codes), and when the
-  person was last met. Rebuilt from the entries if need be.
+  step, episode, transition or activation stands (pointers to entries, no codes), when the
+  person was last met, and the head of their timeline (sealed). Rebuilt from the entries if
+  need be.
 - ``person_keys``: each person's data key, wrapped by the record master key. Deleting the row
   shreds the person's journey.
 - ``open_alerts``: alert ids per person, from ``alert.*`` events (the caseload's count).
@@ -81,6 +82,9 @@ people = Table(
     Column("last_attempt_entry_id", String(36), nullable=True),
     Column("referent_entry_id", String(36), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The newest of the person's current entries as the timeline shows them, sealed under their
+    # data key (services/record/domain/timeline_head.py); kept by every write.
+    Column("timeline_head", LargeBinary, nullable=True),
 )
 
 person_keys = Table(

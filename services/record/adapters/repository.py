@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -94,9 +94,33 @@ _PERSON = select(*PERSON_COLUMNS).where(people.c.beneficiary_id == bindparam("be
 _PERSON_FOR_UPDATE = _PERSON.with_for_update()
 
 
+@dataclass
+class Changed:
+    """What one unit of work changed in a person's journey: entries added, entries replaced
+    (voided or superseded), and the data key the entries were sealed with, if it was used."""
+
+    key: bytes | None = None
+    added: list[Entry] = field(default_factory=list)
+    replaced: set[str] = field(default_factory=set)
+
+
+_HEAD = select(people.c.timeline_head).where(people.c.beneficiary_id == bindparam("beneficiary_id"))
+
+
 class JourneyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # Per person, what this unit of work changed: the head of their timeline follows at the
+        # commit (RecordUnitOfWork.commit).
+        self.changed: dict[str, Changed] = {}
+
+    # -- the head of the timeline (read model, sealed) ----------------------------------------
+    def timeline_head(self, beneficiary_id: str) -> bytes | None:
+        return self.session.connection().execute(_HEAD, {"beneficiary_id": beneficiary_id}).scalar()
+
+    def save_timeline_head(self, beneficiary_id: str, sealed: bytes | None) -> None:
+        self.session.execute(update(people).where(people.c.beneficiary_id == beneficiary_id)
+                             .values(timeline_head=sealed))
 
     # -- entries -------------------------------------------------------------------------------
     def add(self, entry: Entry, data_key: bytes) -> None:
@@ -112,10 +136,14 @@ class JourneyRepository:
             vocabulary_version=entry.vocabulary_version,
             sealed=seal_entry(data_key, entry.beneficiary_id, entry.id, document),
         ))
+        changed = self.changed.setdefault(entry.beneficiary_id, Changed())
+        changed.key = data_key
+        changed.added.append(entry)
 
     def replace(self, entry: Entry, how: str, by: Entry) -> None:
         self.session.execute(insert(replacements).values(
             entry_id=entry.id, beneficiary_id=entry.beneficiary_id, how=how, by_entry_id=by.id))
+        self.changed.setdefault(entry.beneficiary_id, Changed()).replaced.add(entry.id)
 
     @staticmethod
     def _entry(row: Any, data_key: bytes | Sealer) -> Entry:

@@ -73,3 +73,16 @@ def open_entry(key: bytes | crypto.Sealer, beneficiary_id: str, entry_id: str,
                sealed: bytes) -> dict[str, Any]:
     sealer = key if isinstance(key, crypto.Sealer) else crypto.Sealer(key)
     return orjson.loads(sealer.open(sealed, _aad(beneficiary_id, entry_id)))
+
+
+def _head_aad(beneficiary_id: str) -> bytes:
+    return f"{beneficiary_id}|timeline-head".encode()
+
+
+def seal_head(key: bytes, beneficiary_id: str, stored: bytes) -> bytes:
+    """The head of a person's timeline (domain/timeline_head.py), sealed like their entries."""
+    return crypto.Sealer(key).seal(stored, _head_aad(beneficiary_id))
+
+
+def open_head(key: bytes, beneficiary_id: str, sealed: bytes) -> bytes:
+    return crypto.Sealer(key).open(sealed, _head_aad(beneficiary_id))

@@ -4,7 +4,6 @@ translation of domain errors into problem+json."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
@@ -12,7 +11,7 @@ import orjson
 from flask import Response, current_app, request
 
 from services.record.domain.entries import Rejected
-from services.record.domain.views import BadCursor
+from services.record.domain.views import BadCursor, plain_json
 from services.record.handlers.common import Forbidden, NotFoundHere, NotVisible, RecordContext
 from shared.vocabularies import pick_language
 from shared.web.problems import NotFound, Problem, ValidationProblem
@@ -49,16 +48,10 @@ def problems(view: Callable) -> Callable:
     return wrapper
 
 
-def _plain(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 def json_answer(document: dict[str, Any], status: int = 200) -> Response:
     """The answer of a read, serialised in one pass (orjson, whose aware datetimes read as
     ``isoformat`` writes them, microseconds included, as marshmallow would). The documented schema says the same
     thing (a test dumps through it and compares); going through it field by field would cost
     more than the read itself on a page of a hundred entries."""
-    body = orjson.dumps(document, default=_plain)
+    body = orjson.dumps(document, default=plain_json)
     return Response(body, status=status, mimetype="application/json")

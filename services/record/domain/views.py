@@ -9,7 +9,7 @@ import binascii
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -82,6 +82,14 @@ def _sensitive_professions() -> frozenset[str]:
     return frozenset(code for code, known in professions().professions.items() if known.mental_health)
 
 
+def plain_json(value: Any) -> str:
+    """For orjson: a date or datetime as ``isoformat`` writes it (aware datetimes orjson writes
+    itself, the same way)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def author_is_sensitive(profession: str | None) -> bool:
     """A mental-health professional's contact tells of mental-health care."""
     return profession in _sensitive_professions()
@@ -96,8 +104,10 @@ class Reader:
     own_record: bool = False
 
     def sees_author_of(self, entry: Entry) -> bool:
-        return self.own_record or PROTECTED in self.categories or not author_is_sensitive(
-            entry.author.profession)
+        return self.sees_author(entry.author.profession)
+
+    def sees_author(self, profession: str | None) -> bool:
+        return self.own_record or PROTECTED in self.categories or not author_is_sensitive(profession)
 
 
 def show(vocabulary: Vocabulary, entry: Entry, reader: Reader, *,

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, or_, select
 
 from services.record.adapters.orm import projection
 from services.record.adapters.repository import PersonState
+from services.record.adapters.sealing import open_head
 from services.record.adapters.unit_of_work import PersonAtRead, RecordUnitOfWork
-from services.record.domain import team
+from services.record.domain import team, timeline_head
 from services.record.domain.entries import Entry
 from services.record.domain.views import (
     Reader,
@@ -50,6 +52,13 @@ class TimelineQuery:
     purpose: str = "care_coordination"
     language: str = "fr"
 
+    @property
+    def first_page(self) -> bool:
+        """The read everyone makes first, which the head of the timeline can answer: newest
+        first, from the start, every kind, any time."""
+        return (self.order == "desc" and self.cursor is None and not self.kinds and not self.history
+                and self.since is None and self.until is None)
+
 
 def _see(uow: RecordUnitOfWork, ctx: RecordContext, principal: Principal, request_id: str | None,
          beneficiary_id: str, *, action: str, purpose: str, now: datetime,
@@ -71,7 +80,10 @@ def _see(uow: RecordUnitOfWork, ctx: RecordContext, principal: Principal, reques
 
 def _last_seen(uow: RecordUnitOfWork, vocabulary: Vocabulary, person: PersonState | None,
                key: bytes | None, reader: Reader,
-               loaded: dict[str, Entry] | None = None) -> dict[str, Any] | None:
+               loaded: dict[str, Entry] | None = None,
+               author: tuple[str | None, str | None] | None = None) -> dict[str, Any] | None:
+    """``loaded``: entries already read; ``author``: the last met contact's organisation and
+    profession when the caller has them already (from the timeline's head)."""
     if "contacts" not in reader.categories:
         return None
     if person is None or key is None:
@@ -80,11 +92,14 @@ def _last_seen(uow: RecordUnitOfWork, vocabulary: Vocabulary, person: PersonStat
     organisation = profession = None
     masked = False
     if person.last_met_entry_id:
-        met = (loaded or {}).get(person.last_met_entry_id) or uow.journey.get(
-            person.beneficiary_id, person.last_met_entry_id, key)
-        if met is not None:
-            if reader.sees_author_of(met):
-                organisation, profession = met.author.organisation, met.author.profession
+        if author is None:
+            met = (loaded or {}).get(person.last_met_entry_id) or uow.journey.get(
+                person.beneficiary_id, person.last_met_entry_id, key)
+            if met is not None:
+                author = (met.author.organisation, met.author.profession)
+        if author is not None:
+            if reader.sees_author(author[1]):
+                organisation, profession = author
             else:
                 masked = True
     return {"at": person.last_met_at, "organisation": organisation, "profession": profession,
@@ -107,7 +122,22 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
         items: list[dict[str, Any]] = []
         shown: dict[str, Entry] = {}
         next_cursor = None
-        if key is not None and categories:
+        met_author = None
+        from_head = None
+        if key is not None and categories and at_read.timeline_head is not None and query.first_page:
+            head = timeline_head.decode(open_head(key, query.beneficiary_id, at_read.timeline_head))
+            person = at_read.person
+            from_head = head and timeline_head.first_page(
+                head, ctx.vocabulary, categories, reader, query.limit,
+                author_of=person.last_met_entry_id if person else None)
+        if from_head is not None:
+            # Each entry's JSON as it stands in the head: written into the answer as it is.
+            items = [orjson.Fragment(text) for text in from_head.items]
+            if from_head.next_after:
+                next_cursor = encode_cursor(*from_head.next_after)
+            if from_head.author is not None:
+                met_author = from_head.author[:2]
+        elif key is not None and categories:
             page = uow.journey.timeline(
                 query.beneficiary_id, key, categories=categories, kinds=query.kinds,
                 since=query.since, until=query.until, after=after, limit=query.limit,
@@ -118,11 +148,15 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
             shown = {entry.id: entry for entry in page.entries}
             if page.next_after:
                 next_cursor = encode_cursor(*page.next_after)
-        last_seen = _last_seen(uow, ctx.vocabulary, at_read.person, key, reader, shown)
+        last_seen = _last_seen(uow, ctx.vocabulary, at_read.person, key, reader, shown, met_author)
+        if from_head is not None:
+            shown_ids, shown_categories = from_head.ids, from_head.categories
+        else:
+            shown_ids, shown_categories = [i["id"] for i in items], {i["category"] for i in items}
         audit(uow, principal, request_id, action="timeline.read" if not own else "timeline.read_own",
               crude="R", beneficiary_id=query.beneficiary_id,
-              categories={i["category"] for i in items} or categories,
-              entry_ids=[i["id"] for i in items], purpose=query.purpose, verdict=verdict)
+              categories=shown_categories or categories,
+              entry_ids=shown_ids, purpose=query.purpose, verdict=verdict)
         uow.commit()
     return {"beneficiary_id": query.beneficiary_id, "items": items, "next_cursor": next_cursor,
             "last_seen": last_seen, "categories": sorted(permitted),
