@@ -3,10 +3,11 @@
 PostgreSQL. Measures, through the gateway with full authorisation and audit:
 
 - the timeline of a person with 1,000 entries (first page of 100): each request is verified by
-  the gateway and by record, decided from record's consent projection, reads 101 rows, opens
-  100 sealed entries, and writes its audit event (with the 100 entry ids) to the outbox in the
-  same transaction;
-- logging a contact (POST, one sealed entry, its record event and its audit event);
+  the gateway and by record, decided from record's consent projection, answered from the
+  sealed head of the person's timeline (the newest 200 entries as the timeline shows them,
+  kept by every write), and writes its audit event (with the 100 entry ids) to the outbox;
+- logging a contact (POST, one sealed entry, the head of the timeline merged and sealed again,
+  its record event and its audit event);
 
 beside a bare Flask app answering {"ok": true} under the same gunicorn settings, with the same
 load generator (wrk), in the same run. Phases are interleaved and repeated (--runs); the median
@@ -15,8 +16,10 @@ consumer) runs beside the servers, as in a deployment, on its own RabbitMQ virtu
 
 Data: person keys (AES-GCM data keys wrapped by the record master key), one grant per person to
 the benchmark's organisation in record's consent projection, 1,000 entries for the person read,
-about 100 for each of the others, every one sealed under its person's key, loaded with COPY by
-two processes. The database is made for the run and dropped at the end (--keep keeps it and
+about 100 for each of the others, every one sealed under its person's key, and each person's
+timeline head made from them with record's own code, loaded with COPY by two processes.
+For each phase the script also reports the CPU time each part of the stack used per request
+(gateway, record, bare app, record worker, PostgreSQL, RabbitMQ, wrk). The database is made for the run and dropped at the end (--keep keeps it and
 prints its URL; --reuse URL skips the load).
 
     .venv/bin/python bench/record_journey.py [--persons 100000] [--entries 10000000]
@@ -421,7 +424,7 @@ def _any_person(url: str, not_this: str) -> str:
 
     engine = create_engine(url)
     with engine.connect() as connection:
-        found = connection.execute(text("SELECT beneficiary_id FROM people WHERE beneficiary_id <> :t LIMIT 1"),
+        found = connection.execute(text("SELECT beneficiary_id FROM people WHERE beneficiary_id <> :t ORDER BY beneficiary_id LIMIT 1"),
                                    {"t": not_this}).scalar_one()
     engine.dispose()
     return found
