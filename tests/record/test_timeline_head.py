@@ -184,3 +184,17 @@ def test_the_head_is_sealed_and_goes_with_the_persons_key(record, person, cm):
                                   {"p": person}).scalar_one() == 0
         assert connection.execute(text("SELECT count(*) FROM person_keys WHERE beneficiary_id = :p"),
                                   {"p": person}).scalar_one() == 0
+
+
+def test_a_head_that_does_not_open_is_read_past_and_made_again(record, person, cm):
+    _journey(record, person, cm)
+    expected = record.client.get(f"/beneficiaries/{person}/timeline", headers=cm).get_json()
+    with record.engine.begin() as connection:  # as if sealed under another key
+        connection.execute(text("UPDATE people SET timeline_head = :junk"), {"junk": b"\x00" * 64})
+    answer = record.client.get(f"/beneficiaries/{person}/timeline", headers=cm)
+    assert answer.status_code == 200 and answer.get_json() == expected
+    post(record, f"/beneficiaries/{person}/contacts", {"occurred_at": ago(minutes=5), "modality": "phone",
+                                                       "outcome": "met"}, cm)
+    sealed, key, newest = _stored_head(record, person)
+    head = timeline_head.decode(open_head(key, person, sealed))
+    assert [i[timeline_head.ID] for i in head.items] == [e.id for e in newest.entries]

@@ -6,8 +6,21 @@ from __future__ import annotations
 from services.record.adapters.sealing import PersonKeys, open_head, seal_head
 from services.record.adapters.unit_of_work import RecordUnitOfWork
 from services.record.domain import timeline_head
+from shared import crypto
 from shared.consent.vocabulary import CATEGORIES
 from shared.vocabularies import Vocabulary
+
+
+def opened_head(key: bytes, beneficiary_id: str, sealed: bytes | None) -> timeline_head.Head | None:
+    """The person's head, or None when there is none this code can use (none yet, another
+    format, or a seal that does not open): then reads go to the entries and the next write
+    makes it again."""
+    if sealed is None:
+        return None
+    try:
+        return timeline_head.decode(open_head(key, beneficiary_id, sealed))
+    except crypto.SealBroken:
+        return None
 
 
 def keep_heads(uow: RecordUnitOfWork, *, vocabulary: Vocabulary, keys: PersonKeys) -> None:
@@ -19,11 +32,9 @@ def keep_heads(uow: RecordUnitOfWork, *, vocabulary: Vocabulary, keys: PersonKey
         if key is None:
             continue  # nothing recorded, or shredded: nothing to show
         head = None
-        sealed = journey.timeline_head(beneficiary_id)
-        if sealed is not None:
-            stored = timeline_head.decode(open_head(key, beneficiary_id, sealed))
-            if stored is not None:
-                head = timeline_head.merge(stored, vocabulary, changed.added, changed.replaced)
+        stored = opened_head(key, beneficiary_id, journey.timeline_head(beneficiary_id))
+        if stored is not None:
+            head = timeline_head.merge(stored, vocabulary, changed.added, changed.replaced)
         if head is None:
             newest = journey.timeline(
                 beneficiary_id, key, categories=CATEGORIES, kinds=None, since=None, until=None,

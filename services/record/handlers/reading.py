@@ -14,7 +14,6 @@ from sqlalchemy import and_, or_, select
 
 from services.record.adapters.orm import projection
 from services.record.adapters.repository import PersonState
-from services.record.adapters.sealing import open_head
 from services.record.adapters.unit_of_work import PersonAtRead, RecordUnitOfWork
 from services.record.domain import team, timeline_head
 from services.record.domain.entries import Entry
@@ -33,6 +32,7 @@ from services.record.handlers.common import (
     judge,
     refuse,
 )
+from services.record.handlers.heads import opened_head
 from shared.auth import Principal
 from shared.consent.vocabulary import CATEGORIES
 from shared.vocabularies import Vocabulary
@@ -125,7 +125,7 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
         met_author = None
         from_head = None
         if key is not None and categories and at_read.timeline_head is not None and query.first_page:
-            head = timeline_head.decode(open_head(key, query.beneficiary_id, at_read.timeline_head))
+            head = opened_head(key, query.beneficiary_id, at_read.timeline_head)
             person = at_read.person
             from_head = head and timeline_head.first_page(
                 head, ctx.vocabulary, categories, reader, query.limit,
