@@ -19,13 +19,14 @@ so shredding the key shreds it too (adapters/sealing.py)."""
 from __future__ import annotations
 
 import bisect
-import zlib
+import threading
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import orjson
+import zstandard
 
 from services.record.domain.entries import Entry
 from services.record.domain.views import (
@@ -39,83 +40,125 @@ from services.record.domain.views import (
 from shared.vocabularies import LANGUAGES, Vocabulary
 
 HEAD_SIZE = 200
-FORMAT = 2
+FORMAT = 3
 _EVERYTHING = Reader(frozenset(), "fr", own_record=True)  # sees every author; labels are added apart
-MASKED = orjson.dumps({"organisation": None, "profession": None, "masked": True}).decode()
+MASKED = orjson.dumps({"organisation": None, "profession": None, "masked": True})
 _AUTHOR, _LABELS = "\x00author", "\x00labels"  # placeholders, cut out of an entry's JSON
-_AUTHOR_CUT, _LABELS_CUT = (orjson.dumps(mark).decode() for mark in (_AUTHOR, _LABELS))
+_AUTHOR_CUT, _LABELS_CUT = (orjson.dumps(mark) for mark in (_AUTHOR, _LABELS))
+_ZSTD_FRAME = b"\x28\xb5\x2f\xfd"  # how a zstd frame begins (RFC 8878)
 
-# One entry of the head, as a list (the head is parsed at every read: lists are the cheapest):
-ID, CATEGORY, OCCURRED_AT, SENSITIVE, LABELS, ORGANISATION, PROFESSION, BEFORE, AUTHOR, AFTER = range(10)
+# One entry of the head, as a list: what a read needs to pick and mask it, and where its JSON
+# lies in the head's text (``START`` to ``AUTHOR_AT``: up to its author; ``AUTHOR_AT`` to
+# ``AFTER_AT``: its author; ``AFTER_AT`` to ``END``: the rest up to its labels).
+(ID, CATEGORY, OCCURRED_AT, SENSITIVE, LABELS, ORGANISATION, PROFESSION,
+ START, AUTHOR_AT, AFTER_AT, END) = range(11)
+_codecs = threading.local()  # zstd contexts are reused, one per thread (they are not shared)
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    if not hasattr(_codecs, "compressor"):
+        # Level 1: a write makes the head again each time; it still packs ten to one.
+        _codecs.compressor = zstandard.ZstdCompressor(level=1)
+        _codecs.decompressor = zstandard.ZstdDecompressor()
+    return _codecs.compressor
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    _compressor()
+    return _codecs.decompressor
 
 
 @dataclass
 class Head:
-    """``items``: newest first, each the entry's JSON as the timeline answers it, cut in three
-    around its author and its labels (``BEFORE`` + author + ``AFTER`` + labels + "}"), with what
-    a read needs to pick and mask it. ``labels``: per language, each distinct set of labels of
-    the entries as JSON, which ``LABELS`` numbers."""
+    """``items``: newest first (see ``ID``…``END``). ``text``: the entries' JSON as the timeline
+    answers it, one after the other, each without its labels and its closing brace; a read
+    copies the parts it needs and does not parse them. ``labels``: per language, each distinct
+    set of labels of the entries as JSON, which ``LABELS`` numbers."""
 
     vocabulary_version: str
     complete: bool
     items: list[list[Any]]
     labels: dict[str, list[str]]
+    text: bytes
 
     def encode(self) -> bytes:
-        """The head as stored (before sealing): compact JSON, compressed."""
+        """The head as stored (before sealing), compressed: its index as compact JSON (one
+        line), then its text."""
         used = sorted({item[LABELS] for item in self.items})
         renumber = {old: new for new, old in enumerate(used)}
         items = [[*item[:LABELS], renumber[item[LABELS]], *item[LABELS + 1:]] for item in self.items]
-        document = {"format": FORMAT, "vocabulary_version": self.vocabulary_version,
-                    "complete": self.complete, "items": items,
-                    "labels": {language: [sets[i] for i in used] for language, sets in self.labels.items()}}
-        return zlib.compress(orjson.dumps(document), 1)  # fast: a write makes it again each time
+        index = {"format": FORMAT, "vocabulary_version": self.vocabulary_version,
+                 "complete": self.complete, "items": items,
+                 "labels": {language: [sets[i] for i in used] for language, sets in self.labels.items()}}
+        return _compressor().compress(orjson.dumps(index) + b"\n" + self.text)
 
 
 def decode(raw: bytes) -> Head | None:
     """The head from its stored form; None if it is of a format this code does not know."""
-    document = orjson.loads(zlib.decompress(raw))
+    if not raw.startswith(_ZSTD_FRAME):
+        return None  # an earlier format
+    index, _, text = _decompressor().decompress(raw).partition(b"\n")
+    document = orjson.loads(index)
     if document.get("format") != FORMAT:
         return None
-    return Head(document["vocabulary_version"], document["complete"], document["items"], document["labels"])
+    return Head(document["vocabulary_version"], document["complete"], document["items"], document["labels"], text)
 
 
 def _key_of(item: list[Any]) -> tuple[datetime, str]:
     return datetime.fromisoformat(item[OCCURRED_AT]), item[ID]
 
 
-def _item(vocabulary: Vocabulary, entry: Entry, head: Head, label_index: dict[tuple[str, ...], int]) -> list[Any]:
+# While a head is made or merged, each entry is a part: what its item says before ``START``, its
+# JSON up to its labels, and where in that JSON its author begins and ends.
+_Part = tuple[list[Any], bytes, int, int]
+
+
+def _part(vocabulary: Vocabulary, entry: Entry, labels: dict[str, list[str]],
+          label_index: dict[tuple[str, ...], int]) -> _Part:
     # Its codes in the order its sealed form keeps them (sorted), as a read of it gives them.
     entry = replace(entry, body=orjson.loads(orjson.dumps(entry.body, option=orjson.OPT_SORT_KEYS)))
     shown = show(vocabulary, entry, _EVERYTHING)
-    author = orjson.dumps(shown["author"]).decode()
+    author = orjson.dumps(shown["author"])
     shown["author"], shown["labels"] = _AUTHOR, _LABELS
-    text = orjson.dumps(shown, default=plain_json).decode()
-    before, rest = text.split(_AUTHOR_CUT)
+    before, rest = orjson.dumps(shown, default=plain_json).split(_AUTHOR_CUT)
     after, end = rest.split(_LABELS_CUT)
-    assert end == "}", "the labels are the last field of a shown entry"
+    assert end == b"}", "the labels are the last field of a shown entry"
     sets = tuple(orjson.dumps(labels_of(vocabulary, entry, language)).decode() for language in LANGUAGES)
     index = label_index.get(sets)
     if index is None:
-        index = label_index[sets] = len(head.labels[LANGUAGES[0]])
-        for language, labels in zip(LANGUAGES, sets, strict=True):
-            head.labels[language].append(labels)
-    return [entry.id, entry.category, entry.occurred_at.isoformat(), author_is_sensitive(entry.author.profession), index,
-            entry.author.organisation, entry.author.profession, before, author, after]
+        index = label_index[sets] = len(labels[LANGUAGES[0]])
+        for language, text in zip(LANGUAGES, sets, strict=True):
+            labels[language].append(text)
+    item = [entry.id, entry.category, entry.occurred_at.isoformat(), author_is_sensitive(entry.author.profession),
+            index, entry.author.organisation, entry.author.profession]
+    return item, before + author + after, len(before), len(before) + len(author)
 
 
-def _label_index(head: Head) -> dict[tuple[str, ...], int]:
-    return {tuple(head.labels[language][i] for language in LANGUAGES): i
-            for i in range(len(head.labels[LANGUAGES[0]]))}
+def _parts_of(head: Head) -> list[_Part]:
+    text = head.text
+    return [(item[:START], text[item[START]:item[END]], item[AUTHOR_AT] - item[START], item[AFTER_AT] - item[START])
+            for item in head.items]
+
+
+def _packed(vocabulary_version: str, complete: bool, parts: list[_Part], labels: dict[str, list[str]]) -> Head:
+    items, at = [], 0
+    for item, json, author_at, after_at in parts:
+        items.append([*item, at, at + author_at, at + after_at, at + len(json)])
+        at += len(json)
+    return Head(vocabulary_version, complete, items, labels, b"".join(part[1] for part in parts))
+
+
+def _label_index(labels: dict[str, list[str]]) -> dict[tuple[str, ...], int]:
+    return {tuple(labels[language][i] for language in LANGUAGES): i for i in range(len(labels[LANGUAGES[0]]))}
 
 
 def build(vocabulary: Vocabulary, entries: Iterable[Entry], *, complete: bool) -> Head:
     """The head from the person's newest current entries, newest first (as the timeline reads
     them); ``complete`` when there are no more."""
-    head = Head(vocabulary.version, complete, [], {language: [] for language in LANGUAGES})
+    labels: dict[str, list[str]] = {language: [] for language in LANGUAGES}
     index: dict[tuple[str, ...], int] = {}
-    head.items = [_item(vocabulary, entry, head, index) for entry in entries]
-    return head
+    parts = [_part(vocabulary, entry, labels, index) for entry in entries]
+    return _packed(vocabulary.version, complete, parts, labels)
 
 
 def merge(head: Head, vocabulary: Vocabulary, added: Iterable[Entry], removed: Collection[str]) -> Head | None:
@@ -123,31 +166,32 @@ def merge(head: Head, vocabulary: Vocabulary, added: Iterable[Entry], removed: C
     ids; None when it must be made again from the entries instead."""
     if head.vocabulary_version != vocabulary.version:
         return None
-    items = [item for item in head.items if item[ID] not in removed]
-    keys = [_key_of(item) for item in items]
-    index = _label_index(head)
+    parts = [part for part in _parts_of(head) if part[0][ID] not in removed]
+    keys = [_key_of(part[0]) for part in parts]
+    labels = {language: list(sets) for language, sets in head.labels.items()}
+    index = _label_index(labels)
     complete = head.complete
     for entry in added:
         if entry.kind == "void" or entry.id in removed:
             continue
         key = (entry.occurred_at, entry.id)
-        if not complete and (not items or key < keys[-1]):
+        if not complete and (not parts or key < keys[-1]):
             continue  # older than the oldest the head holds: not among the newest
         # Newest first: the position among the keys in descending order.
         position = len(keys) - bisect.bisect_left(keys[::-1], key)
-        items.insert(position, _item(vocabulary, entry, head, index))
+        parts.insert(position, _part(vocabulary, entry, labels, index))
         keys.insert(position, key)
-    if len(items) > HEAD_SIZE:
-        items, complete = items[:HEAD_SIZE], False
-    if not complete and len(items) < HEAD_SIZE // 2:
+    if len(parts) > HEAD_SIZE:
+        parts, complete = parts[:HEAD_SIZE], False
+    if not complete and len(parts) < HEAD_SIZE // 2:
         return None  # corrections emptied it: make it again
-    return Head(head.vocabulary_version, complete, items, head.labels)
+    return _packed(head.vocabulary_version, complete, parts, labels)
 
 
 # -- read -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HeadPage:
-    items: list[str]  # each entry's JSON, as the timeline answers it
+    items: list[bytes]  # each entry's JSON, as the timeline answers it
     ids: list[str]
     categories: set[str]
     next_after: tuple[datetime, str] | None
@@ -183,9 +227,11 @@ def first_page(head: Head, vocabulary: Vocabulary, categories: Collection[str], 
             if item[ID] == author_of:
                 author = (item[ORGANISATION], item[PROFESSION], item[SENSITIVE])
                 break
+    text = head.text
+    ends = [f"{sets}}}".encode() for sets in labels]
     texts = [
-        f"{item[BEFORE]}{MASKED if item[SENSITIVE] and not sees_sensitive else item[AUTHOR]}"
-        f"{item[AFTER]}{labels[item[LABELS]]}}}"
+        text[item[START]:item[AUTHOR_AT]] + MASKED + text[item[AFTER_AT]:item[END]] + ends[item[LABELS]]
+        if item[SENSITIVE] and not sees_sensitive else text[item[START]:item[END]] + ends[item[LABELS]]
         for item in page
     ]
     next_after = _key_of(page[-1]) if more and page else None
