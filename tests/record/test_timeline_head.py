@@ -186,6 +186,15 @@ def test_the_head_is_sealed_and_goes_with_the_persons_key(record, person, cm):
                                   {"p": person}).scalar_one() == 0
 
 
+def _assert_next_write_makes_it_again(record, person, cm):
+    """After a write, the stored head opens and holds the newest entries."""
+    post(record, f"/beneficiaries/{person}/contacts", {"occurred_at": ago(minutes=5), "modality": "phone",
+                                                       "outcome": "met"}, cm)
+    sealed, key, newest = _stored_head(record, person)
+    head = timeline_head.decode(open_head(key, person, sealed))
+    assert head is not None and [i[timeline_head.ID] for i in head.items] == [e.id for e in newest.entries]
+
+
 def test_a_head_that_does_not_open_is_read_past_and_made_again(record, person, cm):
     _journey(record, person, cm)
     expected = record.client.get(f"/beneficiaries/{person}/timeline", headers=cm).get_json()
@@ -193,11 +202,7 @@ def test_a_head_that_does_not_open_is_read_past_and_made_again(record, person, c
         connection.execute(text("UPDATE people SET timeline_head = :junk"), {"junk": b"\x00" * 64})
     answer = record.client.get(f"/beneficiaries/{person}/timeline", headers=cm)
     assert answer.status_code == 200 and answer.get_json() == expected
-    post(record, f"/beneficiaries/{person}/contacts", {"occurred_at": ago(minutes=5), "modality": "phone",
-                                                       "outcome": "met"}, cm)
-    sealed, key, newest = _stored_head(record, person)
-    head = timeline_head.decode(open_head(key, person, sealed))
-    assert [i[timeline_head.ID] for i in head.items] == [e.id for e in newest.entries]
+    _assert_next_write_makes_it_again(record, person, cm)
 
 
 def test_a_head_of_an_earlier_format_is_read_past_and_made_again(record, person, cm):
@@ -219,8 +224,4 @@ def test_a_head_of_an_earlier_format_is_read_past_and_made_again(record, person,
                                {"head": seal_head(key, person, earlier), "p": person})
         answer = record.client.get(f"/beneficiaries/{person}/timeline", headers=cm)
         assert answer.status_code == 200 and answer.get_json() == expected
-    post(record, f"/beneficiaries/{person}/contacts", {"occurred_at": ago(minutes=5), "modality": "phone",
-                                                       "outcome": "met"}, cm)
-    sealed, key, newest = _stored_head(record, person)
-    head = timeline_head.decode(open_head(key, person, sealed))
-    assert head is not None and [i[timeline_head.ID] for i in head.items] == [e.id for e in newest.entries]
+    _assert_next_write_makes_it_again(record, person, cm)
