@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
-import urllib3
 from flask import Flask
 from requests.adapters import HTTPAdapter
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -78,7 +77,9 @@ def create_app(
         "relais.verifier": verifier,
         "relais.gateway_settings": gateway,
         "relais.upstream": _upstream_session(settings),
-        "relais.upstream_pool": urllib3.PoolManager(num_pools=8, maxsize=max(16, settings.web_threads * 2)),
+        "relais.upstream_pools": proxy.upstream_pools(
+            settings.service_urls, size=max(16, settings.web_threads * 2),
+            read_timeout=settings.upstream_timeout_seconds),
         "relais.client_limiter": RateLimiter(gateway.client_requests_per_minute),
         "relais.address_limiter": RateLimiter(gateway.address_requests_per_minute),
         "relais.login_throttle": LoginThrottle(

@@ -45,6 +45,16 @@ def test_internal_headers_from_outside_never_reach_a_service_and_never_come_back
     assert response.headers["X-Service"] == "echo"
 
 
+def test_a_service_behind_a_path_is_forwarded_below_that_path(gateway_env, upstream, monkeypatch, clock):
+    app = _app_with(monkeypatch, clock, RECORD_URL=f"{upstream}/behind/a/prefix/")
+    token = forge.signed(app.extensions["relais.keys"].signing_key(), forge.claims(ISSUER))
+    response = app.test_client().get("/api/v1/record/beneficiaries/x/timeline?limit=3",
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    seen = response.get_json()
+    assert seen["path"] == "/behind/a/prefix/beneficiaries/x/timeline" and seen["query"] == "limit=3"
+
+
 def test_security_headers_on_every_answer(http, token):
     for response in (http.get("/.well-known/jwks.json"), http.get("/api/v1/record/x", headers={
             "Authorization": f"Bearer {token}"}), http.get("/nowhere")):

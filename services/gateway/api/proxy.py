@@ -51,6 +51,19 @@ class TooManyRequests(Problem):
                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
+def upstream_pools(service_urls: dict[str, str], *, size: int, read_timeout: float
+                   ) -> dict[str, tuple[urllib3.HTTPConnectionPool, str]]:
+    """For each service: a pool of kept-alive connections to it (at most ``size`` at a time;
+    more are opened when needed and not kept), and the path its URL begins with."""
+    pools = {}
+    for service, base in service_urls.items():
+        pool = urllib3.connection_from_url(
+            base, maxsize=size, block=False,
+            timeout=urllib3.Timeout(connect=3.0, read=read_timeout))
+        pools[service] = (pool, (urllib3.util.parse_url(base).path or "").rstrip("/"))
+    return pools
+
+
 def forwarded_headers() -> dict[str, str]:
     """What the service receives: the allowed headers, a fresh request id and X-Forwarded-*."""
     headers = {
@@ -80,17 +93,16 @@ def forward(service: str, path: str):
         wait = current_app.extensions["relais.client_limiter"].hit(principal.client_id)
         if wait:
             raise TooManyRequests(wait, "client")
-    pool: urllib3.PoolManager = current_app.extensions["relais.upstream_pool"]
-    url = f"{base}/{path}"
+    upstream_pool, prefix = current_app.extensions["relais.upstream_pools"][service]
+    url = f"{prefix}/{path}"
     if request.query_string:
         url += "?" + request.query_string.decode("latin-1")
     try:
-        upstream = pool.request(
+        upstream = upstream_pool.urlopen(
             request.method,
             url,
             body=request.get_data() or None,
             headers=forwarded_headers(),
-            timeout=urllib3.Timeout(connect=3.0, read=settings.upstream_timeout_seconds),
             retries=False,
             redirect=False,
         )
