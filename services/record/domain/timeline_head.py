@@ -19,7 +19,9 @@ so shredding the key shreds it too (adapters/sealing.py)."""
 from __future__ import annotations
 
 import bisect
+import sys
 import threading
+from array import array
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -40,7 +42,7 @@ from services.record.domain.views import (
 from shared.vocabularies import LANGUAGES, Vocabulary
 
 HEAD_SIZE = 200
-FORMAT = 3
+FORMAT = 4
 _EVERYTHING = Reader(frozenset(), "fr", own_record=True)  # sees every author; labels are added apart
 MASKED = orjson.dumps({"organisation": None, "profession": None, "masked": True})
 _AUTHOR, _LABELS = "\x00author", "\x00labels"  # placeholders, cut out of an entry's JSON
@@ -53,6 +55,25 @@ _ZSTD_FRAME = b"\x28\xb5\x2f\xfd"  # how a zstd frame begins (RFC 8878)
 (ID, CATEGORY, OCCURRED_AT, SENSITIVE, LABELS, ORGANISATION, PROFESSION,
  START, AUTHOR_AT, AFTER_AT, END) = range(11)
 _codecs = threading.local()  # zstd contexts are reused, one per thread (they are not shared)
+# As stored, the entries' facts are in columns, each of fixed-size values (ids padded to the
+# longest id of the head, times likewise; a category, a sensitive flag, labels, offsets as
+# numbers), so that a read takes what it needs from bytes without parsing anything; only their
+# authors, which only writes and "last seen" ask for, are JSON.
+_NUMBERS = sys.byteorder == "little"  # arrays are stored little-endian
+
+
+def _array(typecode: str, raw: bytes) -> array:
+    numbers = array(typecode, raw)
+    if not _NUMBERS:
+        numbers.byteswap()
+    return numbers
+
+
+def _stored(numbers: array) -> bytes:
+    if not _NUMBERS:
+        numbers = array(numbers.typecode, numbers)
+        numbers.byteswap()
+    return numbers.tobytes()
 
 
 def _compressor() -> zstandard.ZstdCompressor:
@@ -68,40 +89,100 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return _codecs.decompressor
 
 
-@dataclass
 class Head:
-    """``items``: newest first (see ``ID``…``END``). ``text``: the entries' JSON as the timeline
-    answers it, one after the other, each without its labels and its closing brace; a read
-    copies the parts it needs and does not parse them. ``labels``: per language, each distinct
-    set of labels of the entries as JSON, which ``LABELS`` numbers."""
+    """The entries newest first, in columns. ``text``: their JSON as the timeline answers it, one
+    after the other, each without its labels and its closing brace; a read copies the parts it
+    needs and parses none. ``labels``: per language, each distinct set of labels as JSON, which an
+    entry names by its place in the list (``label_sets``). ``categories``: the category names,
+    which ``category`` names by number (one byte per entry). ``ids`` and ``occurred``: each
+    entry's id and when it happened (ISO 8601), ``id_width`` and ``at_width`` bytes each, padded
+    with NUL. ``sensitive``: one byte per entry, 1 when its author's profession is one the
+    mental-health category protects. ``offsets``: four per entry (``START`` … ``END`` less
+    ``START``). ``authors``: JSON, [organisation, profession] per entry."""
 
-    vocabulary_version: str
-    complete: bool
-    items: list[list[Any]]
-    labels: dict[str, list[str]]
-    text: bytes
+    __slots__ = ("vocabulary_version", "complete", "labels", "text", "categories", "ids", "id_width",
+                 "category", "sensitive", "label_sets", "offsets", "occurred", "at_width", "authors",
+                 "_authors")
+
+    def __init__(self, vocabulary_version: str, complete: bool, labels: dict[str, list[str]], text: bytes, *,
+                 categories: list[str], ids: bytes, id_width: int, category: bytes, sensitive: bytes,
+                 label_sets: array, offsets: array, occurred: bytes, at_width: int, authors: bytes) -> None:
+        self.vocabulary_version, self.complete, self.labels, self.text = vocabulary_version, complete, labels, text
+        self.categories, self.ids, self.id_width, self.category = categories, ids, id_width, category
+        self.sensitive, self.label_sets, self.offsets = sensitive, label_sets, offsets
+        self.occurred, self.at_width, self.authors = occurred, at_width, authors
+        self._authors: list[list[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.category)
+
+    def id(self, position: int) -> str:
+        width = self.id_width
+        return self.ids[position * width:(position + 1) * width].rstrip(b"\0").decode()
+
+    def occurred_at(self, position: int) -> str:
+        width = self.at_width
+        return self.occurred[position * width:(position + 1) * width].rstrip(b"\0").decode()
+
+    def author(self, position: int) -> list[Any]:
+        """[organisation, profession] of the entry at that place."""
+        if self._authors is None:
+            self._authors = orjson.loads(self.authors)
+        return self._authors[position]
+
+    def find(self, entry_id: str) -> int | None:
+        """The place of that entry in the head, if it holds it."""
+        width = self.id_width
+        wanted = entry_id.encode().ljust(width, b"\0")
+        if len(wanted) != width:
+            return None
+        at = self.ids.find(wanted)
+        while at != -1 and at % width:
+            at = self.ids.find(wanted, at + 1)
+        return None if at == -1 else at // width
+
+    @property
+    def items(self) -> list[list[Any]]:
+        """Each entry as a list (``ID``…``END``)."""
+        offsets = self.offsets
+        return [[self.id(i), self.categories[self.category[i]], self.occurred_at(i), bool(self.sensitive[i]),
+                 self.label_sets[i], *self.author(i), *offsets[4 * i:4 * i + 4]] for i in range(len(self))]
 
     def encode(self) -> bytes:
-        """The head as stored (before sealing), compressed: its index as compact JSON (one
-        line), then its text."""
-        used = sorted({item[LABELS] for item in self.items})
-        renumber = {old: new for new, old in enumerate(used)}
-        items = [[*item[:LABELS], renumber[item[LABELS]], *item[LABELS + 1:]] for item in self.items]
-        index = {"format": FORMAT, "vocabulary_version": self.vocabulary_version,
-                 "complete": self.complete, "items": items,
-                 "labels": {language: [sets[i] for i in used] for language, sets in self.labels.items()}}
-        return _compressor().compress(orjson.dumps(index) + b"\n" + self.text)
+        """The head as stored (before sealing), compressed: a line of JSON saying what follows and
+        how long each part is, then the columns, the authors and the text."""
+        header = {"format": FORMAT, "vocabulary_version": self.vocabulary_version, "complete": self.complete,
+                  "categories": self.categories, "labels": self.labels, "count": len(self),
+                  "id_width": self.id_width, "at_width": self.at_width, "authors": len(self.authors)}
+        return _compressor().compress(b"".join((
+            orjson.dumps(header), b"\n", self.ids, self.category, self.sensitive, _stored(self.label_sets),
+            _stored(self.offsets), self.occurred, self.authors, self.text)))
 
 
 def decode(raw: bytes) -> Head | None:
     """The head from its stored form; None if it is of a format this code does not know."""
     if not raw.startswith(_ZSTD_FRAME):
         return None  # an earlier format
-    index, _, text = _decompressor().decompress(raw).partition(b"\n")
-    document = orjson.loads(index)
-    if document.get("format") != FORMAT:
+    plain = _decompressor().decompress(raw)
+    line_end = plain.find(b"\n")
+    try:
+        header = orjson.loads(plain[:line_end])
+    except orjson.JSONDecodeError:
         return None
-    return Head(document["vocabulary_version"], document["complete"], document["items"], document["labels"], text)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        return None
+    count, id_width, at_width = header["count"], header["id_width"], header["at_width"]
+    at = line_end + 1
+    parts = []
+    for length in (count * id_width, count, count, 2 * count, 16 * count, count * at_width, header["authors"]):
+        parts.append(plain[at:at + length])
+        at += length
+    ids, category, sensitive, label_sets, offsets, occurred, authors = parts
+    return Head(header["vocabulary_version"], header["complete"], header["labels"], plain[at:],
+                categories=header["categories"], ids=ids, id_width=id_width, category=category,
+                sensitive=sensitive, label_sets=_array("H", label_sets), offsets=_array("I", offsets),
+                occurred=occurred, at_width=at_width, authors=authors)
+
 
 
 def _key_of(item: list[Any]) -> tuple[datetime, str]:
@@ -141,11 +222,27 @@ def _parts_of(head: Head) -> list[_Part]:
 
 
 def _packed(vocabulary_version: str, complete: bool, parts: list[_Part], labels: dict[str, list[str]]) -> Head:
-    items, at = [], 0
-    for item, json, author_at, after_at in parts:
-        items.append([*item, at, at + author_at, at + after_at, at + len(json)])
+    """The head of these parts, newest first; of the label sets, only those its entries use."""
+    used = sorted({part[0][LABELS] for part in parts})
+    renumber = {old: new for new, old in enumerate(used)}
+    categories = sorted({part[0][CATEGORY] for part in parts})
+    category_number = {name: number for number, name in enumerate(categories)}
+    ids = [part[0][ID].encode() for part in parts]
+    times = [part[0][OCCURRED_AT].encode() for part in parts]
+    id_width, at_width = max(map(len, ids), default=0), max(map(len, times), default=0)
+    offsets, at = array("I"), 0
+    for _item, json, author_at, after_at in parts:
+        offsets.extend((at, at + author_at, at + after_at, at + len(json)))
         at += len(json)
-    return Head(vocabulary_version, complete, items, labels, b"".join(part[1] for part in parts))
+    return Head(
+        vocabulary_version, complete, {language: [sets[i] for i in used] for language, sets in labels.items()},
+        b"".join(part[1] for part in parts), categories=categories,
+        ids=b"".join(entry_id.ljust(id_width, b"\0") for entry_id in ids), id_width=id_width,
+        category=bytes(category_number[part[0][CATEGORY]] for part in parts),
+        sensitive=bytes(bool(part[0][SENSITIVE]) for part in parts),
+        label_sets=array("H", (renumber[part[0][LABELS]] for part in parts)), offsets=offsets,
+        occurred=b"".join(time.ljust(at_width, b"\0") for time in times), at_width=at_width,
+        authors=orjson.dumps([(part[0][ORGANISATION], part[0][PROFESSION]) for part in parts]))
 
 
 def _label_index(labels: dict[str, list[str]]) -> dict[tuple[str, ...], int]:
@@ -210,29 +307,49 @@ def first_page(head: Head, vocabulary: Vocabulary, categories: Collection[str], 
     if labels is None:
         return None
     sees_sensitive = reader.own_record or PROTECTED in reader.categories
-    page: list[list[Any]] = []
-    more = False
-    for item in head.items:
-        if item[CATEGORY] not in categories:
-            continue
-        if len(page) == limit:
-            more = True
-            break
-        page.append(item)
+    shown = [name in categories for name in head.categories]
+    if all(shown):  # the reader sees every category the head holds: the first ``limit``
+        page = range(min(limit, len(head)))
+        more = len(head) > limit
+    else:
+        page, more = [], False
+        for position, number in enumerate(head.category):
+            if not shown[number]:
+                continue
+            if len(page) == limit:
+                more = True
+                break
+            page.append(position)
     if not more and not head.complete:
         return None  # what follows the head is not known here
     author = None
-    if author_of is not None:
-        for item in head.items:
-            if item[ID] == author_of:
-                author = (item[ORGANISATION], item[PROFESSION], item[SENSITIVE])
-                break
-    text = head.text
+    if author_of is not None and (found := head.find(author_of)) is not None:
+        organisation, profession = head.author(found)
+        author = (organisation, profession, bool(head.sensitive[found]))
+    text, offsets, label_sets, sensitive = head.text, head.offsets, head.label_sets, head.sensitive
     ends = [f"{sets}}}".encode() for sets in labels]
-    texts = [
-        text[item[START]:item[AUTHOR_AT]] + MASKED + text[item[AFTER_AT]:item[END]] + ends[item[LABELS]]
-        if item[SENSITIVE] and not sees_sensitive else text[item[START]:item[END]] + ends[item[LABELS]]
-        for item in page
-    ]
-    next_after = _key_of(page[-1]) if more and page else None
-    return HeadPage(texts, [item[ID] for item in page], {item[CATEGORY] for item in page}, next_after, author)
+    if isinstance(page, range):  # the first entries: their columns, sliced
+        count = len(page)
+        starts, stops, label_of = offsets[0:4 * count:4], offsets[3:4 * count:4], label_sets[:count]
+        masked = not sees_sensitive and any(sensitive[:count])
+    else:
+        starts = [offsets[4 * position] for position in page]
+        stops = [offsets[4 * position + 3] for position in page]
+        label_of = [label_sets[position] for position in page]
+        masked = not sees_sensitive and any(sensitive[position] for position in page)
+    if masked:
+        texts = [text[start:offsets[4 * position + 1]] + MASKED + text[offsets[4 * position + 2]:stop] + ends[label]
+                 if sensitive[position] else text[start:stop] + ends[label]
+                 for position, start, stop, label in zip(page, starts, stops, label_of, strict=True)]
+    else:
+        texts = [text[start:stop] + ends[label] for start, stop, label in zip(starts, stops, label_of, strict=True)]
+    all_ids, width = head.ids.decode("ascii"), head.id_width
+    ids = [all_ids[position * width:(position + 1) * width] for position in page]
+    if "\0" in all_ids:  # ids of unlike lengths, padded
+        ids = [entry_id.rstrip("\0") for entry_id in ids]
+    next_after = None
+    if more and page:
+        next_after = (datetime.fromisoformat(head.occurred_at(page[-1])), ids[-1])
+    names = head.categories
+    shown_categories = {names[number] for number in set(map(head.category.__getitem__, page))}
+    return HeadPage(texts, ids, shown_categories, next_after, author)

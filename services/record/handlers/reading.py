@@ -127,9 +127,10 @@ def read_timeline(ctx: RecordContext, principal: Principal, query: TimelineQuery
         if key is not None and categories and at_read.timeline_head is not None and query.first_page:
             head = opened_head(key, query.beneficiary_id, at_read.timeline_head)
             person = at_read.person
-            from_head = head and timeline_head.first_page(
-                head, ctx.vocabulary, categories, reader, query.limit,
-                author_of=person.last_met_entry_id if person else None)
+            if head is not None:
+                from_head = timeline_head.first_page(
+                    head, ctx.vocabulary, categories, reader, query.limit,
+                    author_of=person.last_met_entry_id if person else None)
         if from_head is not None:
             # Each entry's JSON as it stands in the head: written into the answer as it is.
             items = [orjson.Fragment(text) for text in from_head.items]
