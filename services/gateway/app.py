@@ -18,6 +18,7 @@ from services.gateway.adapters.login_throttle import LoginThrottle
 from services.gateway.adapters.rate_limits import RateLimiter
 from services.gateway.adapters.secret_box import totp_box
 from services.gateway.adapters.signing_keys import KeyStore
+from services.gateway.adapters.upstream import Upstreams
 from services.gateway.api import docs, edge, login, proxy
 from services.gateway.api import oauth as oauth_api
 from services.gateway.oauth import init_oauth
@@ -77,9 +78,7 @@ def create_app(
         "relais.verifier": verifier,
         "relais.gateway_settings": gateway,
         "relais.upstream": _upstream_session(settings),
-        "relais.upstream_pools": proxy.upstream_pools(
-            settings.service_urls, size=max(16, settings.web_threads * 2),
-            read_timeout=settings.upstream_timeout_seconds),
+        "relais.upstreams": Upstreams(settings.service_urls, timeout=settings.upstream_timeout_seconds),
         "relais.client_limiter": RateLimiter(gateway.client_requests_per_minute),
         "relais.address_limiter": RateLimiter(gateway.address_requests_per_minute),
         "relais.login_throttle": LoginThrottle(

@@ -7,11 +7,11 @@ never does, whatever the client sends, and neither does it come back from a serv
 from __future__ import annotations
 
 import math
+from urllib.parse import quote
 
-import urllib3
 from flask import Blueprint, Response, current_app, g, request
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
+from services.gateway.adapters.upstream import Upstreams
 from shared.auth import InvalidToken, audience_of, bearer_token
 from shared.web.app_factory import REQUEST_ID_HEADER, accepts
 from shared.web.problems import NotFound, Problem
@@ -27,6 +27,8 @@ _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
      "trailers", "transfer-encoding", "upgrade", "content-length", "content-encoding"}
 )
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+_QUERY_SAFE = _PATH_SAFE + "?%"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # What the services publish for anyone, without a token (GET only): the audit log's signed
 # checkpoints and proofs of consistency, the keys to check them and the consent receipts with,
@@ -51,19 +53,6 @@ class TooManyRequests(Problem):
                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
-def upstream_pools(service_urls: dict[str, str], *, size: int, read_timeout: float
-                   ) -> dict[str, tuple[urllib3.HTTPConnectionPool, str]]:
-    """For each service: a pool of kept-alive connections to it (at most ``size`` at a time;
-    more are opened when needed and not kept), and the path its URL begins with."""
-    pools = {}
-    for service, base in service_urls.items():
-        pool = urllib3.connection_from_url(
-            base, maxsize=size, block=False,
-            timeout=urllib3.Timeout(connect=3.0, read=read_timeout))
-        pools[service] = (pool, (urllib3.util.parse_url(base).path or "").rstrip("/"))
-    return pools
-
-
 def forwarded_headers() -> dict[str, str]:
     """What the service receives: the allowed headers, a fresh request id and X-Forwarded-*."""
     headers = {
@@ -82,9 +71,8 @@ def forwarded_headers() -> dict[str, str]:
 @bp.route("/api/v1/<service>", defaults={"path": ""}, methods=_METHODS)
 @accepts("*")
 def forward(service: str, path: str):
-    settings = current_app.extensions["relais.settings"]
-    base = settings.service_urls.get(service)
-    if base is None:
+    upstreams: Upstreams = current_app.extensions["relais.upstreams"]
+    if not upstreams.knows(service):
         raise NotFound("There is no such service.")
     if not is_public(service, path, request.method):
         principal = current_app.extensions["relais.verifier"].verify_for(bearer_token(), audience_of(service))
@@ -93,28 +81,14 @@ def forward(service: str, path: str):
         wait = current_app.extensions["relais.client_limiter"].hit(principal.client_id)
         if wait:
             raise TooManyRequests(wait, "client")
-    upstream_pool, prefix = current_app.extensions["relais.upstream_pools"][service]
-    url = f"{prefix}/{path}"
+    # The path as the service must receive it: the server decoded it, so it is encoded again;
+    # the query string comes as the client sent it, with only what a URL may not hold encoded.
+    path = "/" + quote(path, safe=_PATH_SAFE)
     if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
-    try:
-        upstream = upstream_pool.urlopen(
-            request.method,
-            url,
-            body=request.get_data() or None,
-            headers=forwarded_headers(),
-            retries=False,
-            redirect=False,
-        )
-    except ReadTimeoutError:
-        raise Problem(f"The {service} service did not answer in time.", status=504) from None
-    except (NewConnectionError, ConnectTimeoutError, ConnectionError):
-        raise Problem(f"The {service} service cannot be reached; try again shortly.", status=503,
-                      headers={"Retry-After": "5"}) from None
-    except HTTPError:
-        raise Problem(f"The {service} service answered in a way the gateway cannot pass on.", status=502) from None
-    response = Response(upstream.data, status=upstream.status)
-    for name, value in upstream.headers.items():
+        path += "?" + quote(request.query_string, safe=_QUERY_SAFE)
+    upstream = upstreams.call(service, request.method, path, forwarded_headers(), request.get_data() or None)
+    response = Response(upstream.body, status=upstream.status)
+    for name, value in upstream.headers:
         lowered = name.lower()
         if lowered in _HOP_BY_HOP or lowered.startswith(INTERNAL_HEADER_PREFIX):
             continue
