@@ -98,7 +98,7 @@ _SERIALISE_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OP
                       | orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
-def _serialise(document: dict[str, Any]) -> bytes:
+def serialise(document: dict[str, Any]) -> bytes:
     return orjson.dumps(document, option=_SERIALISE_OPTIONS, default=str)
 
 
@@ -111,7 +111,7 @@ def encode(envelope: Envelope) -> bytes:
         errors = _schema.validate(document)
         if errors:
             raise InvalidEnvelope(f"invalid event: {errors}")
-    return _serialise(document)
+    return serialise(document)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -140,7 +140,7 @@ def encode_many(envelopes: list[Envelope]) -> list[bytes]:
     for envelope in envelopes:
         shape = _shape(envelope)
         if shape is not None and shape in validated:
-            out.append(_serialise(_document(envelope)))
+            out.append(serialise(_document(envelope)))
             continue
         out.append(encode(envelope))
         if shape is not None:

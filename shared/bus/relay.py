@@ -25,7 +25,6 @@ notification lost while the listener reconnects costs at most one poll).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -33,11 +32,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pika
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic
 from sqlalchemy import Engine, Table, bindparam, func, select, text, update
 
+from shared.bus.envelope import serialise
 from shared.bus.listener import OutboxListener
 from shared.bus.topology import (
     EXCHANGE,
@@ -320,9 +321,9 @@ class OutboxRelay:
 
     def _publish(self, row_id: int, sequence: int, routing_key: str, body: str, event_id: str) -> None:
         """``sequence`` is the row's number within its stream."""
-        document = json.loads(body)
+        document = orjson.loads(body)
         document["sequence"] = sequence
-        payload = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+        payload = serialise(document)
         properties = pika.BasicProperties(
             content_type="application/json",
             delivery_mode=pika.DeliveryMode.Persistent,

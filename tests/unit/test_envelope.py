@@ -79,11 +79,11 @@ def test_encoding_is_compact_sorted_json_in_utc():
 
 
 def test_encoding_writes_utf8_and_what_json_has_no_form_for_as_text():
-    from shared.bus.envelope import _document, _serialise
+    from shared.bus.envelope import _document, serialise
 
     when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     document = _document(envelope(payload={"code": "sans-abri été", "nested": {"at": when, "n": 3}}))
-    body = _serialise(document)
+    body = serialise(document)
     assert "sans-abri été".encode() in body
     assert json.loads(body) == json.loads(json.dumps(document, sort_keys=True, default=str))
     assert json.loads(body)["payload"]["nested"] == {"at": "2026-03-01 09:30:00+00:00", "n": 3}
@@ -345,10 +345,10 @@ def _encode_result(value):
 
 
 def _schema_verdict(value):
-    from shared.bus.envelope import _document, _serialise
+    from shared.bus.envelope import _document, serialise
 
     doc = _document(value)
-    return InvalidEnvelope if EnvelopeSchema().validate(doc) else json.loads(_serialise(doc))
+    return InvalidEnvelope if EnvelopeSchema().validate(doc) else json.loads(serialise(doc))
 
 
 @pytest.mark.parametrize(
