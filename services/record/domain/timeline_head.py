@@ -58,7 +58,7 @@ _codecs = threading.local()  # zstd contexts are reused, one per thread (they ar
 # As stored, the entries' facts are in columns, each of fixed-size values (ids padded to the
 # longest id of the head, times likewise; a category, a sensitive flag, labels, offsets as
 # numbers), so that a read takes what it needs from bytes without parsing anything; only their
-# authors, which only writes and "last seen" ask for, are JSON.
+# authors are numbers too, of an organisation and a profession named once in the first line.
 _NUMBERS = sys.byteorder == "little"  # arrays are stored little-endian
 
 
@@ -98,20 +98,24 @@ class Head:
     entry's id and when it happened (ISO 8601), ``id_width`` and ``at_width`` bytes each, padded
     with NUL. ``sensitive``: one byte per entry, 1 when its author's profession is one the
     mental-health category protects. ``offsets``: four per entry (``START`` … ``END`` less
-    ``START``). ``authors``: JSON, [organisation, profession] per entry."""
+    ``START``). ``organisation`` and ``profession``: per entry, the place of its author's in
+    ``organisations`` and ``professions``."""
 
     __slots__ = ("vocabulary_version", "complete", "labels", "text", "categories", "ids", "id_width",
-                 "category", "sensitive", "label_sets", "offsets", "occurred", "at_width", "authors",
-                 "_authors")
+                 "category", "sensitive", "label_sets", "offsets", "occurred", "at_width", "organisations",
+                 "professions", "organisation", "profession")
 
     def __init__(self, vocabulary_version: str, complete: bool, labels: dict[str, list[str]], text: bytes, *,
                  categories: list[str], ids: bytes, id_width: int, category: bytes, sensitive: bytes,
-                 label_sets: array, offsets: array, occurred: bytes, at_width: int, authors: bytes) -> None:
+                 label_sets: array, offsets: array, occurred: bytes, at_width: int,
+                 organisations: list[str | None], professions: list[str | None], organisation: array,
+                 profession: array) -> None:
         self.vocabulary_version, self.complete, self.labels, self.text = vocabulary_version, complete, labels, text
         self.categories, self.ids, self.id_width, self.category = categories, ids, id_width, category
         self.sensitive, self.label_sets, self.offsets = sensitive, label_sets, offsets
-        self.occurred, self.at_width, self.authors = occurred, at_width, authors
-        self._authors: list[list[Any]] | None = None
+        self.occurred, self.at_width = occurred, at_width
+        self.organisations, self.professions = organisations, professions
+        self.organisation, self.profession = organisation, profession
 
     def __len__(self) -> int:
         return len(self.category)
@@ -124,11 +128,9 @@ class Head:
         width = self.at_width
         return self.occurred[position * width:(position + 1) * width].rstrip(b"\0").decode()
 
-    def author(self, position: int) -> list[Any]:
-        """[organisation, profession] of the entry at that place."""
-        if self._authors is None:
-            self._authors = orjson.loads(self.authors)
-        return self._authors[position]
+    def author(self, position: int) -> tuple[str | None, str | None]:
+        """The organisation and the profession of the author of the entry at that place."""
+        return self.organisations[self.organisation[position]], self.professions[self.profession[position]]
 
     def find(self, entry_id: str) -> int | None:
         """The place of that entry in the head, if it holds it."""
@@ -150,13 +152,15 @@ class Head:
 
     def encode(self) -> bytes:
         """The head as stored (before sealing), compressed: a line of JSON saying what follows and
-        how long each part is, then the columns, the authors and the text."""
+        how long each part is, then the columns and the text."""
         header = {"format": FORMAT, "vocabulary_version": self.vocabulary_version, "complete": self.complete,
                   "categories": self.categories, "labels": self.labels, "count": len(self),
-                  "id_width": self.id_width, "at_width": self.at_width, "authors": len(self.authors)}
+                  "id_width": self.id_width, "at_width": self.at_width,
+                  "organisations": self.organisations, "professions": self.professions}
         return _compressor().compress(b"".join((
             orjson.dumps(header), b"\n", self.ids, self.category, self.sensitive, _stored(self.label_sets),
-            _stored(self.offsets), self.occurred, self.authors, self.text)))
+            _stored(self.offsets), self.occurred, _stored(self.organisation), _stored(self.profession),
+            self.text)))
 
 
 def decode(raw: bytes) -> Head | None:
@@ -174,14 +178,16 @@ def decode(raw: bytes) -> Head | None:
     count, id_width, at_width = header["count"], header["id_width"], header["at_width"]
     at = line_end + 1
     parts = []
-    for length in (count * id_width, count, count, 2 * count, 16 * count, count * at_width, header["authors"]):
+    for length in (count * id_width, count, count, 2 * count, 16 * count, count * at_width, 2 * count, 2 * count):
         parts.append(plain[at:at + length])
         at += length
-    ids, category, sensitive, label_sets, offsets, occurred, authors = parts
+    ids, category, sensitive, label_sets, offsets, occurred, organisation, profession = parts
     return Head(header["vocabulary_version"], header["complete"], header["labels"], plain[at:],
                 categories=header["categories"], ids=ids, id_width=id_width, category=category,
                 sensitive=sensitive, label_sets=_array("H", label_sets), offsets=_array("I", offsets),
-                occurred=occurred, at_width=at_width, authors=authors)
+                occurred=occurred, at_width=at_width, organisations=header["organisations"],
+                professions=header["professions"], organisation=_array("H", organisation),
+                profession=_array("H", profession))
 
 
 
@@ -242,7 +248,15 @@ def _packed(vocabulary_version: str, complete: bool, parts: list[_Part], labels:
         sensitive=bytes(bool(part[0][SENSITIVE]) for part in parts),
         label_sets=array("H", (renumber[part[0][LABELS]] for part in parts)), offsets=offsets,
         occurred=b"".join(time.ljust(at_width, b"\0") for time in times), at_width=at_width,
-        authors=orjson.dumps([(part[0][ORGANISATION], part[0][PROFESSION]) for part in parts]))
+        **_numbered(parts, ORGANISATION, "organisation"), **_numbered(parts, PROFESSION, "profession"))
+
+
+def _numbered(parts: list[_Part], field: int, name: str) -> dict[str, Any]:
+    """The distinct values of one field of the parts (``{name}s``), and each part's place among
+    them (``name``)."""
+    values = list(dict.fromkeys(part[0][field] for part in parts))
+    place = {value: number for number, value in enumerate(values)}
+    return {f"{name}s": values, name: array("H", (place[part[0][field]] for part in parts))}
 
 
 def _label_index(labels: dict[str, list[str]]) -> dict[tuple[str, ...], int]:
