@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -227,3 +228,40 @@ def test_a_head_of_an_earlier_format_is_read_past_and_made_again(record, person,
         answer = record.client.get(f"/beneficiaries/{person}/timeline", headers=cm)
         assert answer.status_code == 200 and answer.get_json() == expected
     _assert_next_write_makes_it_again(record, person, cm)
+
+
+def test_a_head_keeps_what_its_columns_hold_through_its_stored_form():
+    """Ids of unlike lengths, an author without organisation or profession, a protected one,
+    times with and without microseconds: what goes in comes out of the stored form."""
+    from dataclasses import replace
+
+    from services.record.domain.contacts import new_contact
+    from services.record.domain.entries import Author
+    from shared.vocabularies import load_vocabulary
+
+    vocabulary = load_vocabulary("journey")
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    authors = [Author("a", "cpas-ixelles", "social_worker"), Author("b", None, None),
+               Author("c", "ssm-nord", PSYCHOLOGIST["profession"])]
+    entries = [
+        replace(new_contact(vocabulary, "p", authors[i % 3],
+                            occurred_at=now - timedelta(hours=i, microseconds=i % 2), modality="phone",
+                            outcome="met", duration_minutes=None, now=now), id=entry_id)
+        for i, entry_id in enumerate(["e-1", "a-much-longer-entry-id-than-the-others", "e-333", "e-4"])
+    ]
+    made = timeline_head.build(vocabulary, entries, complete=True)
+    head = timeline_head.decode(made.encode())
+    assert head is not None and head.items == made.items
+    assert [item[timeline_head.ID] for item in head.items] == [entry.id for entry in entries]
+    assert [(item[timeline_head.ORGANISATION], item[timeline_head.PROFESSION]) for item in head.items] == [
+        (entry.author.organisation, entry.author.profession) for entry in entries]
+    assert [item[timeline_head.OCCURRED_AT] for item in head.items] == [e.occurred_at.isoformat() for e in entries]
+    assert [head.find(entry.id) for entry in entries] == [0, 1, 2, 3]
+    assert head.find("e-33") is None and head.find("no such entry, longer than any id held") is None
+    everyone = Reader(frozenset(CATEGORIES), "en", own_record=False)
+    page = timeline_head.first_page(head, vocabulary, CATEGORIES, everyone, 2, author_of="e-333")
+    assert page is not None and page.ids == ["e-1", "a-much-longer-entry-id-than-the-others"]
+    assert page.next_after == (entries[1].occurred_at, entries[1].id)
+    assert page.author == ("ssm-nord", PSYCHOLOGIST["profession"], True)
+    shown = [orjson.loads(item) for item in page.items]
+    assert [item["id"] for item in shown] == page.ids and shown[1]["author"]["organisation"] is None
