@@ -242,3 +242,18 @@ def test_console_format_is_redacted_too(restore_logging):
     assert "console" in text
     assert "jane@example.org" not in text
     assert "eyJ" not in text
+
+
+@pytest.mark.parametrize(("level", "logged"), [("INFO", True), ("WARNING", False)])
+def test_each_answered_request_logs_one_line_at_info_and_none_above(tmp_path, restore_logging, level, logged):
+    from shared.config import load_settings
+    from shared.web.app_factory import create_service_app
+
+    settings = load_settings("record", {"RELAIS_VAR_DIR": str(tmp_path), "RELAIS_LOG_LEVEL": level})
+    app = create_service_app(settings, title="t")
+    stream = io.StringIO()
+    configure_logging("record", level, "json", stream=stream)
+    assert app.test_client().get("/nowhere").status_code == 404
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    requests = [line for line in lines if line.get("event") == "request"]
+    assert requests == ([{**requests[0], "method": "GET", "path": "(unmatched)", "status": 404}] if logged else [])
