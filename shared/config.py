@@ -56,6 +56,7 @@ DOCUMENTED_VARIABLES: Mapping[str, tuple[str, str]] = {
     "RELAIS_RETRY_DELAYS_SECONDS": ("1,5,30", "Back-off before each retry (last one repeats)."),
     "RELAIS_RELAY_BATCH": ("500", "Outbox rows the relay publishes per batch."),
     "RELAIS_RELAY_POLL_SECONDS": ("0.2", "How often an idle relay looks for new outbox rows (on PostgreSQL it is also woken as soon as an urgent event, a consent change, commits)."),
+    "RELAIS_OUTBOX_RETENTION_HOURS": ("168", "How long the relay keeps an outbox row once the broker has it (then deletes it, a batch at a time; the newest row of each stream always stays)."),
     "RELAIS_REFRESH_TOKEN_TTL_SECONDS": ("43200", "Lifetime of a refresh token (each refresh issues a new one)."),
     "RELAIS_LOGIN_MAX_FAILURES": ("5", "Failed sign-ins for one account name before it is locked."),
     "RELAIS_LOGIN_ADDRESS_MAX_FAILURES": ("50", "Failed sign-ins from one address before it is locked."),
@@ -111,6 +112,7 @@ class BusSettings:
     retry_delays: tuple[float, ...]
     relay_batch: int
     relay_poll_seconds: float
+    outbox_retention_hours: float
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,12 @@ class EnvReader:
             return float(raw)
         except ValueError:
             raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+
+
+def _positive(value: float, key: str, *, most: float = 24 * 366 * 100) -> float:
+    if not 0 < value <= most:
+        raise ConfigError(f"{key} must be more than 0 and at most {most:g}, not {value!r}")
+    return value
 
 
 def env_reader(environ: Mapping[str, str] | None = None) -> EnvReader:
@@ -256,5 +264,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
             retry_delays=delays,
             relay_batch=env.int("RELAIS_RELAY_BATCH", 500),
             relay_poll_seconds=env.float("RELAIS_RELAY_POLL_SECONDS", 0.2),
+            outbox_retention_hours=_positive(env.float("RELAIS_OUTBOX_RETENTION_HOURS", 168.0),
+                                             "RELAIS_OUTBOX_RETENTION_HOURS"),
         ),
     )

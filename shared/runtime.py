@@ -72,6 +72,7 @@ class ServiceRuntime:
             batch_size=bus.relay_batch,
             poll_seconds=bus.relay_poll_seconds,
             heartbeat_file=self.heartbeat_file,
+            retention_seconds=bus.outbox_retention_hours * 3600,
         )
 
     def consumer(self, queue: str, handler: Handler) -> Consumer:

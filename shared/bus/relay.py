@@ -12,6 +12,8 @@ How a row travels:
    one commit together, not one each. A nack, a lost channel or a crash leaves rows claimed but
    unpublished (or confirmed but not yet marked); they are sent again, with the same id and
    sequence, as soon as a channel is open. Consumers drop the duplicate.
+4. *Prune*: published rows older than the retention (``RELAIS_OUTBOX_RETENTION_HOURS``) are
+   deleted, a batch at a time, except the newest of each stream, from which numbering goes on.
 
 It runs on pika's asynchronous ``SelectConnection`` because confirms must be collected while
 publishing continues; database work happens on the same thread in short batches.
@@ -28,7 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,7 @@ import orjson
 import pika
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic
-from sqlalchemy import Engine, Table, bindparam, func, select, text, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, select, text, update
 
 from shared.bus.envelope import serialise
 from shared.bus.listener import OutboxListener
@@ -72,6 +74,9 @@ class OutboxRelay:
         max_in_flight: int = 2000,
         heartbeat_file: Path | None = None,
         subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS,
+        retention_seconds: float = 7 * 24 * 3600.0,
+        prune_every_seconds: float = 60.0,
+        prune_batch: int = 5000,
     ) -> None:
         self.engine = engine
         self.subscriptions = subscriptions
@@ -82,6 +87,14 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.max_in_flight = max(max_in_flight, batch_size)
         self.heartbeat_file = heartbeat_file
+        # Published rows are deleted once older than this, a batch at a time, at most every
+        # ``prune_every_seconds`` (or at once again while whole batches are still deleted);
+        # the newest row of each stream always stays, since numbering goes on from it.
+        self.retention_seconds = retention_seconds
+        self.prune_every_seconds = prune_every_seconds
+        self.prune_batch = prune_batch
+        self._prune_due = 0.0
+        self.pruned = 0  # rows deleted since start, for metrics and tests
         self._stopping = threading.Event()
         self._connection: SelectConnection | None = None
         self._channel: Any = None
@@ -312,6 +325,8 @@ class OutboxRelay:
             return
         for row_id, sequence, routing_key, body, event_id in rows:
             self._publish(row_id, sequence, routing_key, body, event_id)
+        if time.monotonic() >= self._prune_due:
+            self._prune_now()
         # After sending the claimed rows again, claim new ones at once: rows committed before
         # the channel opened (whose notification found no channel) must not wait for a poll.
         if resending or len(rows) >= min(room, self.batch_size):
@@ -358,6 +373,31 @@ class OutboxRelay:
             self._schedule(0)
 
     # -- database -----------------------------------------------------------------------------
+    def _prune_now(self) -> None:
+        try:
+            deleted = self.prune()
+        except Exception as exc:  # the database is away: publishing goes on, pruning waits
+            log.warning("relay could not prune the outbox", error=type(exc).__name__)
+            deleted = 0
+        self._prune_due = time.monotonic() + (0 if deleted >= self.prune_batch else self.prune_every_seconds)
+
+    def prune(self, *, now: datetime | None = None) -> int:
+        """Delete up to ``prune_batch`` published rows older than the retention, oldest first,
+        but never the newest row of a stream: the relay numbers each stream on from its
+        highest number, read back from the table when it starts. Unpublished rows stay."""
+        t = self.table
+        newest = t.alias("newest")
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=self.retention_seconds)
+        last_of_stream = (select(func.max(newest.c.stream_sequence))
+                          .where(newest.c.stream == t.c.stream).scalar_subquery())
+        doomed = (select(t.c.id)
+                  .where(t.c.published_at < cutoff, t.c.stream_sequence < last_of_stream)
+                  .order_by(t.c.id).limit(self.prune_batch))
+        with self.engine.begin() as connection:
+            deleted = connection.execute(delete(t).where(t.c.id.in_(doomed))).rowcount
+        self.pruned += deleted
+        return deleted
+
     def _claimed_unpublished(self) -> list[tuple[int, int, str, str, str]]:
         t = self.table
         with self.engine.connect() as connection:

@@ -273,3 +273,70 @@ def test_an_event_that_is_not_urgent_waits_for_the_poll_and_notifies_nobody(pg_u
         assert [n.channel for n in raw.notifies(timeout=5, stop_after=1)] == ["relais_outbox"]
     finally:
         listening.close()
+
+
+def _write_other(engine, count: int) -> None:
+    """Events of a second stream (``other``), which the test consumer does not subscribe to."""
+    from sqlalchemy.orm import Session
+
+    from shared.bus.outbox import Outbox
+
+    box = Outbox(effects.outbox, "test")
+    for n in range(count):
+        with Session(engine) as session, session.begin():
+            box.add(session, "other.happened", {"n": n})
+
+
+def _outbox_rows(engine):
+    o = effects.outbox.c
+    with engine.connect() as connection:
+        return connection.execute(select(o.id, o.stream, o.stream_sequence, o.sequence, o.published_at)
+                                  .order_by(o.id)).all()
+
+
+def test_published_rows_past_the_retention_are_pruned_and_numbering_goes_on(pg_url, amqp_url):
+    from sqlalchemy import text
+
+    engine = effects.make_schema(pg_url)
+    effects.write_events(engine, 40)
+    _write_other(engine, 5)
+    with Running(effects.make_relay(engine, amqp_url, poll_seconds=0.05)), \
+         Running(effects.make_consumer(engine, amqp_url)):
+        infra.wait_until(lambda: all(row.published_at for row in _outbox_rows(engine)), message="published")
+    with engine.begin() as connection:  # a week and a day ago, all but the last ten of the test stream
+        connection.execute(text("UPDATE outbox SET published_at = published_at - interval '8 days' "
+                                "WHERE NOT (stream = 'test' AND stream_sequence > 30)"))
+    effects.write_events(engine, 3, start=40)  # committed, not yet published
+    relay = effects.make_relay(engine, amqp_url, prune_batch=7)
+    counts = []
+    while deleted := relay.prune():
+        counts.append(deleted)
+    assert counts == [7, 7, 7, 7, 6]  # test 1..30 and other 1..4: the newest of 'other' stays
+    rows = _outbox_rows(engine)
+    assert sorted((r.stream, r.stream_sequence) for r in rows if r.published_at) == (
+        [("other", 5)] + [("test", n) for n in range(31, 41)])
+    assert len([r for r in rows if r.published_at is None]) == 3
+    # A relay starting on the pruned table numbers on: nothing is numbered twice, nothing skipped.
+    _write_other(engine, 2)
+    with Running(effects.make_relay(engine, amqp_url, poll_seconds=0.05)), \
+         Running(effects.make_consumer(engine, amqp_url)):
+        infra.wait_until(lambda: effects.effect_counts(engine) == (43, 43), message="43 effects")
+        infra.wait_until(lambda: all(row.published_at for row in _outbox_rows(engine)), message="published")
+    rows = _outbox_rows(engine)
+    assert sorted(r.stream_sequence for r in rows if r.stream == "test") == list(range(31, 44))
+    assert sorted(r.stream_sequence for r in rows if r.stream == "other") == [5, 6, 7]
+    assert sorted(r.sequence for r in rows)[-5:] == list(range(46, 51))
+
+
+def test_a_running_relay_prunes_what_it_published_once_past_the_retention(pg_url, amqp_url):
+    engine = effects.make_schema(pg_url)
+    relay = effects.make_relay(engine, amqp_url, poll_seconds=0.05, retention_seconds=0.5,
+                               prune_every_seconds=0.1)
+    with Running(relay), Running(effects.make_consumer(engine, amqp_url)):
+        effects.write_events(engine, 60)
+        _write_other(engine, 3)
+        infra.wait_until(lambda: effects.effect_counts(engine) == (60, 60), message="60 effects")
+        infra.wait_until(lambda: len(_outbox_rows(engine)) == 2, timeout=20, message="pruned")
+    assert [(r.stream, r.stream_sequence) for r in sorted(_outbox_rows(engine), key=lambda r: r.stream)] == [
+        ("other", 3), ("test", 60)]
+    assert relay.pruned == 61

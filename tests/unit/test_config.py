@@ -213,3 +213,15 @@ def test_environ_argument_is_the_only_source(var_env, monkeypatch):
         settings.database_url
         == f"sqlite:///{Path(var_env['RELAIS_VAR_DIR']).resolve() / 'record.db'}"
     )
+
+
+def test_outbox_retention_defaults_to_a_week_and_is_read(var_env):
+    assert load_settings("record", environ=var_env).bus.outbox_retention_hours == 168.0
+    env = {**var_env, "RELAIS_OUTBOX_RETENTION_HOURS": "0.5"}
+    assert load_settings("record", environ=env).bus.outbox_retention_hours == 0.5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "inf", "nan", "1e12", "a week"])
+def test_an_outbox_retention_that_is_not_a_sensible_span_raises_config_error(value, var_env):
+    with pytest.raises(ConfigError, match="RELAIS_OUTBOX_RETENTION_HOURS"):
+        load_settings("record", environ={**var_env, "RELAIS_OUTBOX_RETENTION_HOURS": value})
