@@ -55,6 +55,12 @@ def test_a_service_behind_a_path_is_forwarded_below_that_path(gateway_env, upstr
     assert seen["path"] == "/behind/a/prefix/beneficiaries/x/timeline" and seen["query"] == "limit=3"
 
 
+def test_a_head_request_is_forwarded_as_one(http, token):
+    response = http.head("/api/v1/record/beneficiaries/x/timeline", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.data == b""
+    assert response.headers["X-Service"] == "echo"
+
+
 def test_security_headers_on_every_answer(http, token):
     for response in (http.get("/.well-known/jwks.json"), http.get("/api/v1/record/x", headers={
             "Authorization": f"Bearer {token}"}), http.get("/nowhere")):

@@ -39,6 +39,12 @@ def test_a_call_without_a_body_sends_none(echo, method):
     assert set(seen["headers"]) == {"Host"}
 
 
+def test_a_head_request_gets_the_headers_and_no_body(echo):
+    answer = Upstreams({"record": echo}, timeout=5).call("record", "HEAD", "/x", {}, None)
+    assert answer.status == 200 and answer.body == b""
+    assert int(dict(answer.headers)["Content-Length"]) > 0
+
+
 def test_a_proxy_named_in_the_environment_is_not_used(echo, monkeypatch):
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:1")

@@ -88,7 +88,9 @@ class Upstreams:
         if body is not None:
             handle.setopt(pycurl.POSTFIELDSIZE, len(body))
             handle.setopt(pycurl.POSTFIELDS, body)
-        if method != "GET" or body is not None:
+        if method == "HEAD":
+            handle.setopt(pycurl.NOBODY, 1)  # the answer says how long a body would be; none comes
+        elif method != "GET" or body is not None:
             handle.setopt(pycurl.CUSTOMREQUEST, method)
         handle.setopt(pycurl.HEADERFUNCTION, lines.append)
         handle.setopt(pycurl.WRITEFUNCTION, chunks.append)
