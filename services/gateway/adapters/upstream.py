@@ -83,8 +83,9 @@ class Upstreams:
         handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, self._connect_ms)
         handle.setopt(pycurl.TIMEOUT_MS, self._total_ms)
-        handle.setopt(pycurl.HTTPHEADER, [f"{name}: {value}" for name, value in headers.items()]
-                      + [f"{name}:" for name in _SUPPRESSED if name not in headers])
+        # Header values come as the server read them, bytes as latin-1; they go on as those bytes.
+        handle.setopt(pycurl.HTTPHEADER, [f"{name}: {value}".encode("latin-1") for name, value in headers.items()]
+                      + [f"{name}:".encode() for name in _SUPPRESSED if name not in headers])
         if body is not None:
             handle.setopt(pycurl.POSTFIELDSIZE, len(body))
             handle.setopt(pycurl.POSTFIELDS, body)
