@@ -39,6 +39,11 @@ def test_a_call_without_a_body_sends_none(echo, method):
     assert set(seen["headers"]) == {"Host"}
 
 
+def test_the_path_goes_on_as_it_is_dot_segments_included(echo):
+    seen = json.loads(Upstreams({"record": echo}, timeout=5).call("record", "GET", "/a/../b/./c", {}, None).body)
+    assert seen["path"] == "/a/../b/./c"
+
+
 def test_a_header_value_beyond_ascii_goes_on_as_its_bytes(echo):
     answer = Upstreams({"record": echo}, timeout=5).call("record", "GET", "/x", {"Accept-Language": "fr-BE,\xe9"}, None)
     assert answer.status == 200 and json.loads(answer.body)["headers"]["Accept-Language"] == "fr-BE,\xe9"

@@ -4,8 +4,8 @@ of its own, which keeps its connections to the services open from one request to
 libcurl parses the answer in C, and waits for it without holding the interpreter; the door's own
 share of a forwarded request is then setting a dozen options and splitting the answer's header
 lines. It is told to add nothing of its own to what the door forwards (no Accept, Content-Type
-or Expect header of its choosing), to use no proxy from the environment, to speak HTTP only, and
-to follow no redirect."""
+or Expect header of its choosing), to leave the path as it is, to use no proxy from the
+environment, to speak HTTP only, and to follow no redirect."""
 
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ class Upstreams:
         handle.setopt(pycurl.PROXY, "")
         handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        handle.setopt(pycurl.PATH_AS_IS, 1)  # "/../" goes on as sent: the service judges it
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, self._connect_ms)
         handle.setopt(pycurl.TIMEOUT_MS, self._total_ms)
         # Header values come as the server read them, bytes as latin-1; they go on as those bytes.
