@@ -18,7 +18,6 @@ so shredding the key shreds it too (adapters/sealing.py)."""
 
 from __future__ import annotations
 
-import bisect
 import sys
 import threading
 from array import array
@@ -146,9 +145,8 @@ class Head:
     @property
     def items(self) -> list[list[Any]]:
         """Each entry as a list (``ID``…``END``)."""
-        offsets = self.offsets
-        return [[self.id(i), self.categories[self.category[i]], self.occurred_at(i), bool(self.sensitive[i]),
-                 self.label_sets[i], *self.author(i), *offsets[4 * i:4 * i + 4]] for i in range(len(self))]
+        offsets = self.offsets.tolist()
+        return [[*part[0], *offsets[4 * i:4 * i + 4]] for i, part in enumerate(_parts_of(self))]
 
     def encode(self) -> bytes:
         """The head as stored (before sealing), compressed: a line of JSON saying what follows and
@@ -222,9 +220,23 @@ def _part(vocabulary: Vocabulary, entry: Entry, labels: dict[str, list[str]],
 
 
 def _parts_of(head: Head) -> list[_Part]:
-    text = head.text
-    return [(item[:START], text[item[START]:item[END]], item[AUTHOR_AT] - item[START], item[AFTER_AT] - item[START])
-            for item in head.items]
+    count, text, offsets = len(head), head.text, head.offsets.tolist()
+    ids, times = _fixed(head.ids, head.id_width, count), _fixed(head.occurred, head.at_width, count)
+    categories, organisations, professions = head.categories, head.organisations, head.professions
+    return [([ids[i], categories[head.category[i]], times[i], bool(head.sensitive[i]), head.label_sets[i],
+              organisations[head.organisation[i]], professions[head.profession[i]]],
+             text[offsets[4 * i]:offsets[4 * i + 3]], offsets[4 * i + 1] - offsets[4 * i],
+             offsets[4 * i + 2] - offsets[4 * i])
+            for i in range(count)]
+
+
+def _fixed(raw: bytes, width: int, count: int) -> list[str]:
+    """The ``count`` values of a column of ``width`` bytes each, NUL-padded."""
+    if raw.isascii():  # ids and times, always: cut the text once decoded
+        text = raw.decode("ascii")
+        values = [text[i * width:(i + 1) * width] for i in range(count)]
+        return [value.rstrip("\0") for value in values] if "\0" in text else values
+    return [raw[i * width:(i + 1) * width].rstrip(b"\0").decode() for i in range(count)]
 
 
 def _packed(vocabulary_version: str, complete: bool, parts: list[_Part], labels: dict[str, list[str]]) -> Head:
@@ -233,30 +245,39 @@ def _packed(vocabulary_version: str, complete: bool, parts: list[_Part], labels:
     renumber = {old: new for new, old in enumerate(used)}
     categories = sorted({part[0][CATEGORY] for part in parts})
     category_number = {name: number for number, name in enumerate(categories)}
-    ids = [part[0][ID].encode() for part in parts]
-    times = [part[0][OCCURRED_AT].encode() for part in parts]
-    id_width, at_width = max(map(len, ids), default=0), max(map(len, times), default=0)
-    offsets, at = array("I"), 0
-    for _item, json, author_at, after_at in parts:
+    organisations: dict[str | None, int] = {}
+    professions: dict[str | None, int] = {}
+    ids, times, texts = [], [], []
+    category, sensitive = bytearray(), bytearray()
+    label_sets, organisation, profession, offsets = array("H"), array("H"), array("H"), array("I")
+    at = 0
+    for item, json, author_at, after_at in parts:
+        ids.append(item[ID].encode())
+        times.append(item[OCCURRED_AT].encode())
+        category.append(category_number[item[CATEGORY]])
+        sensitive.append(1 if item[SENSITIVE] else 0)
+        label_sets.append(renumber[item[LABELS]])
+        organisation.append(organisations.setdefault(item[ORGANISATION], len(organisations)))
+        profession.append(professions.setdefault(item[PROFESSION], len(professions)))
         offsets.extend((at, at + author_at, at + after_at, at + len(json)))
+        texts.append(json)
         at += len(json)
+    id_width, ids_column = _column(ids)
+    at_width, times_column = _column(times)
     return Head(
         vocabulary_version, complete, {language: [sets[i] for i in used] for language, sets in labels.items()},
-        b"".join(part[1] for part in parts), categories=categories,
-        ids=b"".join(entry_id.ljust(id_width, b"\0") for entry_id in ids), id_width=id_width,
-        category=bytes(category_number[part[0][CATEGORY]] for part in parts),
-        sensitive=bytes(bool(part[0][SENSITIVE]) for part in parts),
-        label_sets=array("H", (renumber[part[0][LABELS]] for part in parts)), offsets=offsets,
-        occurred=b"".join(time.ljust(at_width, b"\0") for time in times), at_width=at_width,
-        **_numbered(parts, ORGANISATION, "organisation"), **_numbered(parts, PROFESSION, "profession"))
+        b"".join(texts), categories=categories, ids=ids_column, id_width=id_width, category=bytes(category),
+        sensitive=bytes(sensitive), label_sets=label_sets, offsets=offsets, occurred=times_column,
+        at_width=at_width, organisations=list(organisations), professions=list(professions),
+        organisation=organisation, profession=profession)
 
 
-def _numbered(parts: list[_Part], field: int, name: str) -> dict[str, Any]:
-    """The distinct values of one field of the parts (``{name}s``), and each part's place among
-    them (``name``)."""
-    values = list(dict.fromkeys(part[0][field] for part in parts))
-    place = {value: number for number, value in enumerate(values)}
-    return {f"{name}s": values, name: array("H", (place[part[0][field]] for part in parts))}
+def _column(values: list[bytes]) -> tuple[int, bytes]:
+    """Values of one column, each padded with NUL to the longest: its width and its bytes."""
+    width = max(map(len, values), default=0)
+    if all(len(value) == width for value in values):
+        return width, b"".join(values)
+    return width, b"".join(value.ljust(width, b"\0") for value in values)
 
 
 def _label_index(labels: dict[str, list[str]]) -> dict[tuple[str, ...], int]:
@@ -277,8 +298,9 @@ def merge(head: Head, vocabulary: Vocabulary, added: Iterable[Entry], removed: C
     ids; None when it must be made again from the entries instead."""
     if head.vocabulary_version != vocabulary.version:
         return None
-    parts = [part for part in _parts_of(head) if part[0][ID] not in removed]
-    keys = [_key_of(part[0]) for part in parts]
+    parts = _parts_of(head)
+    if removed:
+        parts = [part for part in parts if part[0][ID] not in removed]
     labels = {language: list(sets) for language, sets in head.labels.items()}
     index = _label_index(labels)
     complete = head.complete
@@ -286,12 +308,18 @@ def merge(head: Head, vocabulary: Vocabulary, added: Iterable[Entry], removed: C
         if entry.kind == "void" or entry.id in removed:
             continue
         key = (entry.occurred_at, entry.id)
-        if not complete and (not parts or key < keys[-1]):
+        if not complete and (not parts or key < _key_of(parts[-1][0])):
             continue  # older than the oldest the head holds: not among the newest
-        # Newest first: the position among the keys in descending order.
-        position = len(keys) - bisect.bisect_left(keys[::-1], key)
-        parts.insert(position, _part(vocabulary, entry, labels, index))
-        keys.insert(position, key)
+        # Newest first: after every entry whose key is not below its own (a binary search that
+        # reads the time of the few entries it looks at).
+        low, high = 0, len(parts)
+        while low < high:
+            middle = (low + high) // 2
+            if _key_of(parts[middle][0]) >= key:
+                low = middle + 1
+            else:
+                high = middle
+        parts.insert(low, _part(vocabulary, entry, labels, index))
     if len(parts) > HEAD_SIZE:
         parts, complete = parts[:HEAD_SIZE], False
     if not complete and len(parts) < HEAD_SIZE // 2:
@@ -357,10 +385,13 @@ def first_page(head: Head, vocabulary: Vocabulary, categories: Collection[str], 
                  for position, start, stop, label in zip(page, starts, stops, label_of, strict=True)]
     else:
         texts = [text[start:stop] + ends[label] for start, stop, label in zip(starts, stops, label_of, strict=True)]
-    all_ids, width = head.ids.decode("ascii"), head.id_width
-    ids = [all_ids[position * width:(position + 1) * width] for position in page]
-    if "\0" in all_ids:  # ids of unlike lengths, padded
-        ids = [entry_id.rstrip("\0") for entry_id in ids]
+    if head.ids.isascii():  # always, ids being UUIDs: cut the column once decoded
+        all_ids, width = head.ids.decode("ascii"), head.id_width
+        ids = [all_ids[position * width:(position + 1) * width] for position in page]
+        if "\0" in all_ids:  # ids of unlike lengths, padded
+            ids = [entry_id.rstrip("\0") for entry_id in ids]
+    else:
+        ids = [head.id(position) for position in page]
     next_after = None
     if more and page:
         next_after = (datetime.fromisoformat(head.occurred_at(page[-1])), ids[-1])
