@@ -55,21 +55,23 @@ _ZSTD_FRAME = b"\x28\xb5\x2f\xfd"  # how a zstd frame begins (RFC 8878)
  START, AUTHOR_AT, AFTER_AT, END) = range(11)
 _codecs = threading.local()  # zstd contexts are reused, one per thread (they are not shared)
 # As stored, the entries' facts are in columns, each of fixed-size values (ids padded to the
-# longest id of the head, times likewise; a category, a sensitive flag, labels, offsets as
-# numbers), so that a read takes what it needs from bytes without parsing anything; only their
-# authors are numbers too, of an organisation and a profession named once in the first line.
-_NUMBERS = sys.byteorder == "little"  # arrays are stored little-endian
+# longest id of the head, times likewise; a category, a sensitive flag, labels, offsets, and the
+# author's organisation and profession as numbers, the names being in the first line), so that
+# a read takes what it needs from bytes without parsing anything.
+_LITTLE_ENDIAN = sys.byteorder == "little"  # numbers are stored little-endian
+if array("H").itemsize != 2 or array("I").itemsize != 4:
+    raise ImportError("the timeline head stores numbers of 2 and 4 bytes")
 
 
 def _array(typecode: str, raw: bytes) -> array:
     numbers = array(typecode, raw)
-    if not _NUMBERS:
+    if not _LITTLE_ENDIAN:
         numbers.byteswap()
     return numbers
 
 
 def _stored(numbers: array) -> bytes:
-    if not _NUMBERS:
+    if not _LITTLE_ENDIAN:
         numbers = array(numbers.typecode, numbers)
         numbers.byteswap()
     return numbers.tobytes()
@@ -96,9 +98,9 @@ class Head:
     which ``category`` names by number (one byte per entry). ``ids`` and ``occurred``: each
     entry's id and when it happened (ISO 8601), ``id_width`` and ``at_width`` bytes each, padded
     with NUL. ``sensitive``: one byte per entry, 1 when its author's profession is one the
-    mental-health category protects. ``offsets``: four per entry (``START`` … ``END`` less
-    ``START``). ``organisation`` and ``profession``: per entry, the place of its author's in
-    ``organisations`` and ``professions``."""
+    mental-health category protects. ``offsets``: four per entry, where its JSON lies in
+    ``text`` (``START`` … ``END``). ``organisation`` and ``profession``: per entry, the place of
+    its author's in ``organisations`` and ``professions``."""
 
     __slots__ = ("vocabulary_version", "complete", "labels", "text", "categories", "ids", "id_width",
                  "category", "sensitive", "label_sets", "offsets", "occurred", "at_width", "organisations",
@@ -118,10 +120,6 @@ class Head:
 
     def __len__(self) -> int:
         return len(self.category)
-
-    def id(self, position: int) -> str:
-        width = self.id_width
-        return self.ids[position * width:(position + 1) * width].rstrip(b"\0").decode()
 
     def occurred_at(self, position: int) -> str:
         width = self.at_width
@@ -186,7 +184,6 @@ def decode(raw: bytes) -> Head | None:
                 occurred=occurred, at_width=at_width, organisations=header["organisations"],
                 professions=header["professions"], organisation=_array("H", organisation),
                 profession=_array("H", profession))
-
 
 
 def _key_of(item: list[Any]) -> tuple[datetime, str]:
@@ -385,13 +382,8 @@ def first_page(head: Head, vocabulary: Vocabulary, categories: Collection[str], 
                  for position, start, stop, label in zip(page, starts, stops, label_of, strict=True)]
     else:
         texts = [text[start:stop] + ends[label] for start, stop, label in zip(starts, stops, label_of, strict=True)]
-    if head.ids.isascii():  # always, ids being UUIDs: cut the column once decoded
-        all_ids, width = head.ids.decode("ascii"), head.id_width
-        ids = [all_ids[position * width:(position + 1) * width] for position in page]
-        if "\0" in all_ids:  # ids of unlike lengths, padded
-            ids = [entry_id.rstrip("\0") for entry_id in ids]
-    else:
-        ids = [head.id(position) for position in page]
+    all_ids = _fixed(head.ids, head.id_width, len(head))
+    ids = [all_ids[position] for position in page]
     next_after = None
     if more and page:
         next_after = (datetime.fromisoformat(head.occurred_at(page[-1])), ids[-1])
