@@ -7,12 +7,11 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from services.gateway.adapters.upstream import Garbled, TimedOut, Unreachable, Upstreams
-from tests.support.gateway_upstream import echo_server
+from tests.support.gateway_upstream import echo_server, raw_server
 
 
 @pytest.fixture
@@ -68,34 +67,6 @@ def test_a_service_that_listens_nowhere_is_unreachable():
     with pytest.raises(Unreachable) as raised:
         Upstreams({"alerts": f"http://127.0.0.1:{port}"}, timeout=2).call("alerts", "GET", "/x", {}, None)
     assert raised.value.status == 503 and "alerts" in raised.value.detail
-
-
-@contextmanager
-def raw_server(answer: bytes | None, *, wait: float = 0.0) -> Iterator[str]:
-    """A server that reads one request, then sends ``answer`` as it is (and closes), or, for
-    None, keeps the connection open without a word for ``wait`` seconds."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def serve() -> None:
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(65536)
-            if answer is None:
-                stop.wait(wait)
-            else:
-                connection.sendall(answer)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-        listener.close()
 
 
 @pytest.mark.parametrize("answer", [
