@@ -244,7 +244,11 @@ def _describe_claim_error(exc: JoseError) -> str:
 
 
 def bearer_token() -> str:
-    header = request.headers.get("Authorization", "")
+    return bearer_from(request.headers.get("Authorization", ""))
+
+
+def bearer_from(header: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; refused when there is none."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise InvalidToken("Send an access token as 'Authorization: Bearer <token>'.")

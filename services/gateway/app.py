@@ -59,11 +59,6 @@ def create_app(
         trust_request_id=False,  # the gateway creates every request id
         config=config,
     )
-    if gateway.trusted_proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=gateway.trusted_proxies, x_proto=gateway.trusted_proxies,
-            x_host=gateway.trusted_proxies,
-        )
     edge.install(app)
     # Authlib's debug lines print whole token responses; never let them reach the logs.
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
@@ -93,6 +88,13 @@ def create_app(
     web.install(app, settings=settings, gateway=gateway, key=secrets_key, sessions=runtime.sessions,
                 verifier=verifier, clock=clock or time.time,
                 api_blueprints=[oauth_api.bp, proxy.bp, docs.bp, login.bp])
+    # The calls of the API are answered before Flask's request cycle; the rest goes on to it.
+    app.wsgi_app = proxy.ApiDoor(app, app.wsgi_app)  # type: ignore[method-assign]
+    if gateway.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=gateway.trusted_proxies, x_proto=gateway.trusted_proxies,
+            x_host=gateway.trusted_proxies,
+        )
     return app
 
 

@@ -103,16 +103,32 @@ def create_service_app(
     return app
 
 
+def begin_request(incoming: str, trust_request_id: bool) -> str:
+    """The request's id (the caller's, when it is trusted and well formed, or a new one), bound
+    to every log line until ``end_request``."""
+    request_id = incoming if trust_request_id and _REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    return request_id
+
+
+def end_request() -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+def answered(method: str, rule: str, status: int, seconds: float) -> None:
+    """What every answered request leaves: its metrics and, but for the probes, one log line
+    naming the route (never the path, which may hold an id)."""
+    metrics.observe(method, rule, status, seconds)
+    if rule not in ("/healthz", "/readyz", "/metrics") and _request_lines.isEnabledFor(logging.INFO):
+        log.info("request", method=method, path=rule, status=status, duration_ms=round(seconds * 1000, 2))
+
+
 def _install_request_hooks(app: Flask, settings: Settings, trust_request_id: bool) -> None:
     @app.before_request
     def _start() -> None:
         g.started_at = time.perf_counter()
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = (
-            incoming if trust_request_id and _REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
-        )
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+        g.request_id = begin_request(request.headers.get(REQUEST_ID_HEADER, ""), trust_request_id)
         _check_body(settings)
 
     @app.after_request
@@ -121,20 +137,12 @@ def _install_request_hooks(app: Flask, settings: Settings, trust_request_id: boo
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         elapsed = time.perf_counter() - getattr(g, "started_at", time.perf_counter())
         rule = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-        metrics.observe(request.method, rule, response.status_code, elapsed)
-        if rule not in ("/healthz", "/readyz", "/metrics") and _request_lines.isEnabledFor(logging.INFO):
-            log.info(
-                "request",
-                method=request.method,
-                path=rule,
-                status=response.status_code,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+        answered(request.method, rule, response.status_code, elapsed)
         return response
 
     @app.teardown_request
     def _clear(_exc: BaseException | None) -> None:
-        structlog.contextvars.clear_contextvars()
+        end_request()
 
 
 def _check_body(settings: Settings) -> None:
@@ -187,10 +195,13 @@ def _install_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return problem_response(problem_from_http_exception(error))
-        log.exception("unhandled error", error=type(error).__name__)
-        return problem_response(
-            Problem("The error was logged; quote the request id if you report it.", status=500)
-        )
+        return problem_response(unexpected(error))
+
+
+def unexpected(error: Exception) -> Problem:
+    """An error no handler expected: logged with its trace, answered as a bare 500."""
+    log.exception("unhandled error", error=type(error).__name__)
+    return Problem("The error was logged; quote the request id if you report it.", status=500)
 
 
 def _install_health(app: Flask, readiness: Mapping[str, ReadinessCheck]) -> None:

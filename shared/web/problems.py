@@ -7,10 +7,11 @@ never carries a stack trace; a 500 is logged with its trace and answered with a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Response, g, json
+from flask import Response, g
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -116,7 +117,9 @@ def _strip_location(errors: list[dict[str, str]]) -> list[dict[str, str]]:
     return out
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_parts(problem: Problem, request_id: str | None) -> tuple[int, dict[str, str], bytes]:
+    """The answer to ``problem`` as its status, headers and body, for a Flask view or a bare
+    WSGI path alike."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + problem.slug,
         "title": problem.title,
@@ -126,13 +129,18 @@ def problem_response(problem: Problem) -> Response:
         body["detail"] = problem.detail
     if problem.errors:
         body["errors"] = problem.errors
-    request_id = getattr(g, "request_id", None) if _has_app_context() else None
     if request_id:
         body["request_id"] = request_id
-    response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_MEDIA_TYPE)
-    for key, value in problem.headers.items():
+    headers = {**problem.headers, "Content-Type": PROBLEM_MEDIA_TYPE, "Cache-Control": "no-store"}
+    return problem.status, headers, json.dumps(body, default=str).encode()
+
+
+def problem_response(problem: Problem) -> Response:
+    request_id = getattr(g, "request_id", None) if _has_app_context() else None
+    status, headers, body = problem_parts(problem, request_id)
+    response = Response(body, status=status)
+    for key, value in headers.items():
         response.headers[key] = value
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

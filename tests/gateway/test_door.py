@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from services.gateway.api.docs import merge_documents
@@ -182,3 +184,99 @@ def test_what_the_services_publish_passes_without_a_token(http, path):
 def test_everything_else_still_needs_a_token(http, method, path):
     response = http.open(path, method=method)
     assert response.status_code == 401
+
+
+def _count(http, route: str, status: str) -> float:
+    """The gateway's counter of answered GET requests for ``route`` and ``status``, from /metrics."""
+    for line in http.get("/metrics").get_data(as_text=True).splitlines():
+        if (line.startswith("relais_http_requests_total{") and f'route="{route}"' in line
+                and f'status="{status}"' in line and 'method="GET"' in line and 'service="gateway"' in line):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_every_call_of_the_api_is_counted_under_its_route_never_its_path(http, token, caplog):
+    auth = {"Authorization": f"Bearer {token}"}
+    below, service = "/api/v1/<service>/<path:path>", "/api/v1/<service>"
+    before = _count(http, below, "200"), _count(http, service, "200"), _count(http, below, "401")
+    with caplog.at_level("INFO", logger="relais.http"):
+        assert http.get("/api/v1/record/beneficiaries/p-1234/timeline", headers=auth).status_code == 200
+        assert http.get("/api/v1/record", headers=auth).status_code == 200
+        assert http.get("/api/v1/record/beneficiaries/p-1234/timeline").status_code == 401
+    after = _count(http, below, "200"), _count(http, service, "200"), _count(http, below, "401")
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
+    lines = " ".join(record.getMessage() for record in caplog.records if record.name == "relais.http")
+    assert "<path:path>" in lines and "p-1234" not in lines
+
+
+def test_a_refusal_at_the_door_is_problem_json_with_its_request_id_and_the_door_s_headers(http):
+    refused = http.get("/api/v1/record/beneficiaries/x/timeline",
+                       headers={"Authorization": "Basic abc", "Origin": "https://app.example.org"})
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["type"] == "urn:relais:problem:invalid-token" and "Bearer" in problem["detail"]
+    assert problem["request_id"] == refused.headers["X-Request-ID"]
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer error=\"invalid_token\"")
+    assert refused.headers["Cache-Control"] == "no-store"
+    assert refused.headers["Access-Control-Allow-Origin"] == "https://app.example.org"
+    assert refused.headers["X-Frame-Options"] == "DENY" and "Origin" in refused.headers.getlist("Vary")
+    assert int(refused.headers["Content-Length"]) == len(refused.data)
+
+
+def test_what_breaks_inside_the_door_is_a_bare_500_with_its_request_id(app, http, token, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(app.extensions["relais.upstreams"], "call", broken)
+    failed = http.get("/api/v1/record/x", headers={"Authorization": f"Bearer {token}"})
+    assert failed.status_code == 500 and failed.mimetype == "application/problem+json"
+    assert failed.get_json()["request_id"] == failed.headers["X-Request-ID"]
+    assert "secret detail" not in failed.get_data(as_text=True)
+
+
+def test_paths_the_router_would_not_take_are_left_to_it(http, token):
+    auth = {"Authorization": f"Bearer {token}"}
+    merged = http.get("/api/v1/record//beneficiaries", headers=auth)
+    assert merged.status_code == 308 and merged.headers["Location"].endswith("/api/v1/record/beneficiaries")
+    bare = http.get("/api/v1/record/", headers=auth)
+    assert bare.status_code == 404 and bare.mimetype == "application/problem+json"
+    preflight = http.options("/api/v1/record/x", headers={"Origin": "https://app.example.org"})
+    assert preflight.status_code == 200 and "POST" in preflight.headers["Allow"]
+
+
+def test_a_body_sent_in_chunks_goes_on_whole_and_no_longer_than_the_limit(http, token):
+    auth = {"Authorization": f"Bearer {token}", "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json"}
+    # What gunicorn gives for a chunked body: no length, a stream that ends with the body.
+    chunked = {"wsgi.input_terminated": True}
+    sent = http.post("/api/v1/record/x", input_stream=io.BytesIO(b'{"modality": "phone"}'),
+                     headers=auth, environ_overrides=chunked)
+    assert sent.status_code == 200 and sent.get_json()["body"] == '{"modality": "phone"}'
+    big = http.post("/api/v1/record/x", input_stream=io.BytesIO(b"x" * 70_000), headers=auth,
+                    environ_overrides=chunked)
+    assert big.status_code == 413 and big.mimetype == "application/problem+json"
+
+
+def test_a_head_request_says_how_long_the_answer_would_be(http, token):
+    auth = {"Authorization": f"Bearer {token}"}
+    full = http.get("/api/v1/record/beneficiaries/x/timeline", headers=auth)
+    head = http.head("/api/v1/record/beneficiaries/x/timeline", headers=auth)
+    assert head.status_code == 200 and head.data == b""
+    # The echo names the method it received: "HEAD" is one letter longer than "GET".
+    assert head.headers["Content-Length"] == str(len(full.data) + 1)
+
+
+def test_behind_a_trusted_proxy_the_address_is_the_one_it_names(gateway_env, monkeypatch, clock):
+    app = _app_with(monkeypatch, clock, RELAIS_TRUSTED_PROXIES="1", RELAIS_RATE_LIMIT_ADDRESS_PER_MINUTE="6")
+    token = forge.signed(app.extensions["relais.keys"].signing_key(), forge.claims(ISSUER))
+    http = app.test_client()
+
+    def call(address: str):
+        return http.get("/api/v1/record/x", headers={"Authorization": f"Bearer {token}",
+                                                     "X-Forwarded-For": address})
+
+    first = call("10.9.9.9")
+    assert first.status_code == 200
+    assert {k.lower(): v for k, v in first.get_json()["headers"].items()}["x-forwarded-for"] == "10.9.9.9"
+    assert call("10.9.9.9").status_code == 429  # a burst of one per address
+    assert call("10.8.8.8").status_code == 200
