@@ -50,7 +50,7 @@ def build_context(settings: Settings, record: RecordSettings | None = None) -> R
         policy=load_policy(record.policy_file),
         keys=keys,
         uow_factory=lambda: RecordUnitOfWork(runtime.sessions, outbox, keep_heads=heads),
-        read_uow_factory=lambda: RecordUnitOfWork(runtime.read_sessions, outbox),
+        read_uow_factory=lambda: RecordUnitOfWork(runtime.read_sessions, outbox, autocommit=True),
     )
 
 

@@ -18,9 +18,13 @@ from shared.bus.outbox import Outbox
 class UnitOfWork:
     session: Session
 
-    def __init__(self, sessions: sessionmaker[Session], outbox: Outbox) -> None:
+    def __init__(self, sessions: sessionmaker[Session], outbox: Outbox, *, autocommit: bool = False) -> None:
+        """``autocommit``: ``sessions`` commit every statement on their own (the runtime's
+        ``read_sessions``), so there is no transaction to commit or roll back, only the
+        connection to give back."""
         self._sessions = sessions
         self._outbox = outbox
+        self._autocommit = autocommit
         self.published: list[Envelope] = []
 
     def __enter__(self) -> UnitOfWork:
@@ -33,14 +37,17 @@ class UnitOfWork:
         """Hook for subclasses: build repositories on ``self.session``."""
 
     def __exit__(self, *exc_info: Any) -> None:
-        self.session.rollback()
+        if not self._autocommit:
+            self.session.rollback()
         self.session.close()
 
     def commit(self) -> None:
-        self.session.commit()
+        if not self._autocommit:
+            self.session.commit()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        if not self._autocommit:
+            self.session.rollback()
 
     def publish(
         self,

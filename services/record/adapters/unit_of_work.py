@@ -50,8 +50,9 @@ class RecordUnitOfWork(UnitOfWork):
     journey: JourneyRepository
 
     def __init__(self, sessions: sessionmaker[Session], outbox: Outbox, *,
-                 keep_heads: Callable[[RecordUnitOfWork], None] | None = None) -> None:
-        super().__init__(sessions, outbox)
+                 keep_heads: Callable[[RecordUnitOfWork], None] | None = None,
+                 autocommit: bool = False) -> None:
+        super().__init__(sessions, outbox, autocommit=autocommit)
         # Called before each commit that changed a journey, to bring the heads of the changed
         # timelines up to date in the same transaction (handlers/heads.py).
         self._keep_heads = keep_heads

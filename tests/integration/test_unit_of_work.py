@@ -1,0 +1,46 @@
+"""The unit of work on PostgreSQL: in a transaction, nothing without its commit; on the
+runtime's read sessions (autocommit), the audit event of a read stands once its INSERT returns,
+with or without a commit, and an error after it takes nothing back."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.bus.outbox import Outbox
+from shared.db.engine import session_factory
+from shared.db.unit_of_work import UnitOfWork
+from tests.support import effects
+
+
+def _events(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(effects.outbox)).scalar_one()
+
+
+def test_in_a_transaction_an_event_stands_only_with_its_commit(pg_url):
+    engine = effects.make_schema(pg_url)
+    box = Outbox(effects.outbox, "test")
+    with UnitOfWork(session_factory(engine), box) as uow:
+        uow.publish("test.happened", {"n": 1})
+    assert _events(engine) == 0
+    with UnitOfWork(session_factory(engine), box) as uow:
+        uow.publish("test.happened", {"n": 2})
+        uow.commit()
+    assert _events(engine) == 1
+
+
+def test_on_autocommit_sessions_the_event_stands_once_written(pg_url):
+    engine = effects.make_schema(pg_url)
+    box = Outbox(effects.outbox, "test")
+    reads = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    with UnitOfWork(reads, box, autocommit=True) as uow:
+        uow.publish("test.happened", {"n": 1})
+        assert _events(engine) == 1  # seen from another connection before the block ends
+        uow.commit()
+    with pytest.raises(RuntimeError), UnitOfWork(reads, box, autocommit=True) as uow:
+        uow.publish("test.happened", {"n": 2})
+        raise RuntimeError("the answer failed after its event")
+    assert _events(engine) == 2
+    with reads() as session:  # the connections went back to the pool with no transaction open
+        assert session.connection().connection.driver_connection.info.transaction_status.name == "IDLE"
