@@ -264,6 +264,8 @@ def test_a_head_request_says_how_long_the_answer_would_be(http, token):
     assert head.status_code == 200 and head.data == b""
     # The echo names the method it received: "HEAD" is one letter longer than "GET".
     assert head.headers["Content-Length"] == str(len(full.data) + 1)
+    refused = http.head("/api/v1/record/beneficiaries/x/timeline")
+    assert refused.status_code == 401 and refused.data == b"" and int(refused.headers["Content-Length"]) > 0
 
 
 def test_behind_a_trusted_proxy_the_address_is_the_one_it_names(gateway_env, monkeypatch, clock):

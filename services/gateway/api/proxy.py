@@ -104,7 +104,7 @@ class ApiDoor:
             answered(method, RULES[1] if path else RULES[0], status, time.perf_counter() - started)
             start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}",
                            headers.to_wsgi_list())
-            return [body]
+            return [] if method == "HEAD" else [body]  # a HEAD's answer says how long, sends none
         finally:
             end_request()
 
