@@ -66,6 +66,16 @@ def wait_http(url: str, process: subprocess.Popen, deadline_seconds: float = 60)
     raise SystemExit(f"{url} did not answer in {deadline_seconds} s")
 
 
+def server_sizes(env: dict[str, str]) -> str:
+    """How many gunicorn workers and threads the servers of a run have (the bare app runs with
+    record's settings)."""
+    from shared.config import load_settings
+
+    sizes = {name: load_settings(name, environ=env) for name in ("gateway", "record")}
+    return "gunicorn gthread " + ", ".join(
+        f"{name} {s.web_workers} worker(s) x {s.web_threads} threads" for name, s in sizes.items())
+
+
 def gunicorn(app: str, service: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:shared.web.gunicorn_conf",
             "--bind", f"127.0.0.1:{port}", app]
@@ -190,8 +200,7 @@ def main() -> None:
 
     print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, median of {args.runs} runs; "
-          f"gunicorn gthread {os.environ.get('RELAIS_WEB_WORKERS', '1')} worker(s) x "
-          f"{os.environ.get('RELAIS_WEB_THREADS', '8')} threads")
+          f"{server_sizes(env)}")
     print(f"{'call':<30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     medians = {}
     for name, runs in results.items():

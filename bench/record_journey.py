@@ -51,7 +51,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.gateway_throughput import free_port, gunicorn, wait_http  # noqa: E402
+from bench.gateway_throughput import free_port, gunicorn, server_sizes, wait_http  # noqa: E402
 
 ORG = "bench-org"
 TIMELINE_P99_GOAL_MS = 25.0
@@ -379,8 +379,7 @@ def main() -> None:
 
     print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{args.persons} persons, {args.entries} entries; wrk -t{args.threads} -c{args.connections} "
-          f"-d{args.duration}s, median of {args.runs} runs; gunicorn gthread "
-          f"{os.environ.get('RELAIS_WEB_WORKERS', '1')} worker(s) x {os.environ.get('RELAIS_WEB_THREADS', '8')} threads")
+          f"-d{args.duration}s, median of {args.runs} runs; {server_sizes(env)}")
     print(f"{'call':<38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     medians = {}
     for name, runs in results.items():

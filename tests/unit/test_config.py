@@ -225,3 +225,15 @@ def test_outbox_retention_defaults_to_a_week_and_is_read(var_env):
 def test_an_outbox_retention_that_is_not_a_sensible_span_raises_config_error(value, var_env):
     with pytest.raises(ConfigError, match="RELAIS_OUTBOX_RETENTION_HOURS"):
         load_settings("record", environ={**var_env, "RELAIS_OUTBOX_RETENTION_HOURS": value})
+
+
+def test_threads_per_worker_by_service_then_for_all_then_by_default(var_env):
+    def threads(service: str, **env: str) -> int:
+        return load_settings(service, environ={**var_env, **env}).web_threads
+
+    assert threads("record") == 4 and threads("gateway") == 8 and threads("consent") == 8
+    assert threads("record", RELAIS_WEB_THREADS="6") == 6 == threads("gateway", RELAIS_WEB_THREADS="6")
+    both = {"RELAIS_WEB_THREADS": "6", "RECORD_WEB_THREADS": "2"}
+    assert threads("record", **both) == 2 and threads("gateway", **both) == 6
+    with pytest.raises(ConfigError, match="RECORD_WEB_THREADS"):
+        threads("record", RECORD_WEB_THREADS="many")
