@@ -19,7 +19,6 @@ SERVICES: tuple[str, ...] = ("gateway", "consent", "record", "alerts", "audit")
 # The port offset of each service from RELAIS_SERVICE_PORT_BASE (the gateway has its own port).
 SERVICE_PORT_OFFSETS: Mapping[str, int] = {"consent": 1, "record": 2, "alerts": 3, "audit": 4}
 
-# name -> (default shown in the README, what it does). The test of the README reads this.
 # A service bound by its own interpreter answers more, and sooner, with fewer threads contending
 # for it: record serves a timeline on about 1.6 ms of CPU, and at four threads its timelines
 # came 3-8% more a second with a p99 10-16% lower than at eight (docs/benchmarks.md, section 7).
@@ -27,6 +26,7 @@ SERVICE_PORT_OFFSETS: Mapping[str, int] = {"consent": 1, "record": 2, "alerts": 
 # calls it has in flight), and keep eight.
 DEFAULT_WEB_THREADS: Mapping[str, int] = {"record": 4}
 
+# name -> (default shown in the README, what it does). The test of the README reads this.
 DOCUMENTED_VARIABLES: Mapping[str, tuple[str, str]] = {
     "RELAIS_VAR_DIR": ("./var", "Directory for SQLite files, keys, metrics and process state."),
     "DATABASE_URL": (
