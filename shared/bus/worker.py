@@ -6,6 +6,7 @@ import signal
 import threading
 from typing import Protocol
 
+from shared.heap import settle
 from shared.logs import get_logger
 
 log = get_logger("relais.worker")
@@ -17,7 +18,9 @@ class Runnable(Protocol):
 
 
 def run_until_signalled(service: str, parts: list[Runnable]) -> None:
-    """Start every part on its own thread; SIGTERM or SIGINT stops them all and returns."""
+    """Start every part on its own thread; SIGTERM or SIGINT stops them all and returns. The
+    parts are built: what the process made to build them is frozen first (shared/heap.py)."""
+    settle()
     stop = threading.Event()
 
     def _on_signal(signum, _frame):

@@ -29,6 +29,13 @@ limit_request_line = 8190
 limit_request_fields = 100
 
 
+def post_worker_init(worker):
+    """The worker has loaded the app: what it made to get here is frozen (shared/heap.py)."""
+    from shared.heap import settle
+
+    settle()
+
+
 def child_exit(server, worker):  # pragma: no cover - called by gunicorn
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
