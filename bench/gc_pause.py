@@ -16,6 +16,8 @@ it walks, no thread of the process runs, so each request in flight waits for it 
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import json
 import os
 import platform
@@ -32,8 +34,6 @@ if str(ROOT) not in sys.path:
 
 
 def _collection_ms(repeat: int) -> float:
-    import gc
-
     gc.collect()
     times = []
     for _ in range(repeat):
@@ -45,9 +45,6 @@ def _collection_ms(repeat: int) -> float:
 
 def measure(service: str, repeat: int) -> dict[str, float]:
     """In this process: the app of ``service``, then a full collection before and after settling."""
-    import gc
-    import importlib
-
     from shared.heap import settle
 
     importlib.import_module(f"services.{service}.app").create_app()
