@@ -1,5 +1,5 @@
-"""A process freezes what it made to start, once ready: in gunicorn's workers and in the
-service workers (shared/heap.py)."""
+"""A process freezes what it made to start, once ready (shared/heap.py): the service workers
+here; gunicorn's workers in tests/integration/test_gunicorn_heap.py, through a real server."""
 
 from __future__ import annotations
 
@@ -44,14 +44,6 @@ def test_settle_collects_the_garbage_then_freezes_the_rest():
     later = _lost_cycle()
     gc.collect()
     assert later() is None
-
-
-def test_a_gunicorn_worker_freezes_once_its_app_is_loaded():
-    from shared.web import gunicorn_conf
-
-    assert gc.get_freeze_count() == 0
-    gunicorn_conf.post_worker_init(None)
-    assert gc.get_freeze_count() > 0
 
 
 def test_a_service_worker_freezes_before_its_parts_start():
