@@ -243,16 +243,22 @@ def _describe_claim_error(exc: JoseError) -> str:
     return "The token's claims are not valid."
 
 
-def bearer_token() -> str:
-    return bearer_from(request.headers.get("Authorization", ""))
-
-
 def bearer_from(header: str) -> str:
     """The token of an ``Authorization: Bearer <token>`` header; refused when there is none."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise InvalidToken("Send an access token as 'Authorization: Bearer <token>'.")
     return value.strip()
+
+
+def authorize(verifier: TokenVerifier, header: str, scopes: Iterable[str]) -> Principal:
+    """The principal of an ``Authorization`` header whose token is valid and carries every one
+    of ``scopes``."""
+    principal = verifier.verify(bearer_from(header))
+    for scope in scopes:
+        if scope not in principal.scopes:
+            raise InsufficientScope(scope)
+    return principal
 
 
 def require_scope(*scopes: str) -> Callable:
@@ -264,11 +270,7 @@ def require_scope(*scopes: str) -> Callable:
             from flask import current_app
 
             verifier: TokenVerifier = current_app.extensions["relais.verifier"]
-            principal = verifier.verify(bearer_token())
-            for scope in scopes:
-                if scope not in principal.scopes:
-                    raise InsufficientScope(scope)
-            g.principal = principal
+            g.principal = authorize(verifier, request.headers.get("Authorization", ""), scopes)
             return view(*args, **kwargs)
 
         wrapper._relais_scopes = scopes  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from services.record.adapters import orm
 from services.record.adapters.sealing import PersonKeys, load_master_key
 from services.record.adapters.unit_of_work import RecordUnitOfWork
 from services.record.api import blueprints
+from services.record.api.reading import door_views
 from services.record.domain.transitions import ProtocolTemplates, parse_templates
 from services.record.handlers.common import RecordContext
 from services.record.handlers.heads import keep_heads
@@ -24,6 +25,7 @@ from shared.config import Settings, load_settings
 from shared.consent.policy import load_policy
 from shared.runtime import build_runtime, create_app_for
 from shared.vocabularies import Vocabulary, load_vocabulary, pick_language
+from shared.web.door import install_door
 
 SERVICE = "record"
 
@@ -78,4 +80,6 @@ def create_app(
         response.vary.add("Accept-Language")
         return response
 
+    # The timeline, read all day, is answered before Flask's request cycle (shared/web/door.py).
+    install_door(app, door_views(app))
     return app

@@ -87,6 +87,7 @@ def create_service_app(
     if config:
         app.config.update(config)
     app.extensions["relais.settings"] = settings
+    app.extensions["relais.trust_request_id"] = trust_request_id
     api = ProblemApi(app)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -27,31 +27,43 @@ def language() -> str:
     return pick_language(request.headers.get("Accept-Language"))
 
 
+_DOMAIN_ERRORS = (NotVisible, NotFoundHere, Forbidden, Rejected, BadCursor)
+
+
+def _domain_problem(error: Exception) -> Problem:
+    """A domain error as the problem it is answered with: "does not exist" and "not allowed to
+    see" alike, never a 500 for a refusal."""
+    if isinstance(error, NotVisible | NotFoundHere):
+        return NotFound(NOT_FOUND)
+    if isinstance(error, Forbidden):
+        return Problem(str(error), status=403, slug="forbidden", title="Not allowed")
+    if isinstance(error, Rejected):
+        return ValidationProblem(errors=[{"field": f, "message": m, "in": "json"} for f, m in error.errors])
+    assert isinstance(error, BadCursor)
+    return ValidationProblem(errors=[{"field": "cursor", "message": "Not a cursor this service gave.",
+                                      "in": "query"}])
+
+
 def problems(view: Callable) -> Callable:
-    """Domain errors answered the same way everywhere; never a 500 for a refusal."""
+    """Domain errors answered the same way everywhere (a Flask view or a door's)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
         try:
             return view(*args, **kwargs)
-        except (NotVisible, NotFoundHere):
-            raise NotFound(NOT_FOUND) from None
-        except Forbidden as exc:
-            raise Problem(str(exc), status=403, slug="forbidden", title="Not allowed") from None
-        except Rejected as exc:
-            raise ValidationProblem(errors=[{"field": f, "message": m, "in": "json"}
-                                            for f, m in exc.errors]) from None
-        except BadCursor:
-            raise ValidationProblem(errors=[{"field": "cursor", "message": "Not a cursor this service gave.",
-                                             "in": "query"}]) from None
+        except _DOMAIN_ERRORS as error:
+            raise _domain_problem(error) from None
 
     return wrapper
 
 
-def json_answer(document: dict[str, Any], status: int = 200) -> Response:
+def json_body(document: dict[str, Any]) -> bytes:
     """The answer of a read, serialised in one pass (orjson, whose aware datetimes read as
     ``isoformat`` writes them, microseconds included, as marshmallow would). The documented schema says the same
     thing (a test dumps through it and compares); going through it field by field would cost
     more than the read itself on a page of a hundred entries."""
-    body = orjson.dumps(document, default=plain_json)
-    return Response(body, status=status, mimetype="application/json")
+    return orjson.dumps(document, default=plain_json)
+
+
+def json_answer(document: dict[str, Any], status: int = 200) -> Response:
+    return Response(json_body(document), status=status, mimetype="application/json")
