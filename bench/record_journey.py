@@ -10,7 +10,9 @@ PostgreSQL. Measures, through the gateway with full authorisation and audit:
   its record event and its audit event);
 
 beside a bare Flask app answering {"ok": true} under the same gunicorn settings, with the same
-load generator (wrk), in the same run. Phases are interleaved and repeated (--runs); the median
+load generator (wrk), in the same run, and beside that app behind the gateway (as if it were a
+service): the two hops every call makes, with no work behind them, the least a timeline through
+the gateway can cost on this machine. Phases are interleaved and repeated (--runs); the median
 run of each phase is reported. The record worker (outbox relay with publisher confirms, consent
 consumer) runs beside the servers, as in a deployment, on its own RabbitMQ virtual host.
 
@@ -56,6 +58,9 @@ from bench.gateway_throughput import free_port, gunicorn, server_sizes, wait_htt
 ORG = "bench-org"
 TIMELINE_P99_GOAL_MS = 25.0
 THROUGHPUT_GOAL = 0.20
+# The bare app behind the gateway: the two hops of every call with no work in the service, the
+# least any timeline through the gateway can cost on this machine.
+FLOOR = "bare Flask, through the gateway"
 MODALITIES = ("in_person", "phone", "street_outreach", "home_visit", "accompanied")
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -292,6 +297,7 @@ def main() -> None:
     env = {
         **os.environ, "PYTHONPATH": str(ROOT), "RELAIS_VAR_DIR": str(work / "var"),
         "RELAIS_PORT": str(gateway_port), "RECORD_URL": f"http://127.0.0.1:{record_port}",
+        "ALERTS_URL": f"http://127.0.0.1:{bare_port}",  # the bare app, behind the gateway as "alerts"
         "RELAIS_LOG_LEVEL": "WARNING", "RELAIS_TOKEN_TTL_SECONDS": "3600",
         "RELAIS_RATE_LIMIT_CLIENT_PER_MINUTE": "100000000",
         "RELAIS_RATE_LIMIT_ADDRESS_PER_MINUTE": "100000000",
@@ -329,6 +335,7 @@ def main() -> None:
         timeline_path = f"/beneficiaries/{target}/timeline?limit=100"
         phases = {
             "bare Flask {ok: true}": (f"http://127.0.0.1:{bare_port}/ok", None, None),
+            FLOOR: (f"http://127.0.0.1:{gateway_port}/api/v1/alerts/ok", token, None),
             "timeline, through the gateway": (
                 f"http://127.0.0.1:{gateway_port}/api/v1/record{timeline_path}", token, None),
             "timeline, direct to record": (f"http://127.0.0.1:{record_port}{timeline_path}", token, None),
@@ -340,6 +347,9 @@ def main() -> None:
                              headers={"Authorization": f"Bearer {token}"}, timeout=30)
         if check.status_code != 200 or len(check.json()["items"]) != 100:
             raise SystemExit(f"timeline: {check.status_code} {check.text[:300]}")
+        check = requests.get(phases[FLOOR][0], headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        if check.status_code != 200 or check.json() != {"ok": True}:
+            raise SystemExit(f"{FLOOR}: {check.status_code} {check.text[:300]}")
         results = {name: [] for name in phases}
         meter = CpuMeter(dict(zip(("gateway", "record", "bare", "worker"), (p.pid for p in processes),
                                   strict=False)))
@@ -400,6 +410,9 @@ def main() -> None:
     ratio = timeline["rps"] / medians["bare Flask {ok: true}"]["rps"]
     print(f"timeline p99 at {args.connections} connections: {timeline['p99_ms']:.1f} ms (goal under "
           f"{TIMELINE_P99_GOAL_MS:.0f} ms) -> {'met' if timeline['p99_ms'] < TIMELINE_P99_GOAL_MS else 'NOT met'}")
+    floor = medians[FLOOR]
+    print(f"the two hops with no work behind them ({FLOOR}): {floor['rps']:.0f} req/s, p99 "
+          f"{floor['p99_ms']:.1f} ms at {args.connections} connections")
     print(f"timeline throughput / bare Flask: {ratio:.1%} (goal at least {THROUGHPUT_GOAL:.0%}) -> "
           f"{'met' if ratio >= THROUGHPUT_GOAL else 'NOT met'}; load average at the end: "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
