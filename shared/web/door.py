@@ -28,7 +28,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask
 from webargs.multidictproxy import MultiDictProxy
-from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, UnprocessableEntity
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
@@ -87,7 +87,9 @@ class Door:
 
     def __init__(self, app: Flask, next_app: WSGIApp, views: Mapping[str, DoorView], *,
                  trust_request_id: bool = True) -> None:
-        self.url_map = app.url_map
+        if app.url_map.host_matching or app.subdomain_matching:
+            raise ValueError("the door matches paths only")
+        self.adapter = app.url_map.bind("localhost")
         self.next_app = next_app
         self.views = dict(views)
         self.trust_request_id = trust_request_id
@@ -107,19 +109,15 @@ class Door:
         try:
             try:
                 status, own, body = self.views[endpoint](DoorCall(environ, args, request_id))
-                headers = Headers(own)
             except Problem as problem:
                 status, own, body = problem_parts(problem, request_id)
-                headers = Headers(own)
             except Exception as error:  # noqa: BLE001 - answered as a bare 500, logged with its trace
                 status, own, body = problem_parts(unexpected(error), request_id)
-                headers = Headers(own)
-            headers["Content-Length"] = str(len(body))
-            headers[REQUEST_ID_HEADER] = request_id
+            headers = {**own, "Content-Length": str(len(body)), REQUEST_ID_HEADER: request_id}
             headers.setdefault("X-Content-Type-Options", "nosniff")
             answered("GET", self.rules[endpoint], status, time.perf_counter() - started)
             start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}",
-                           headers.to_wsgi_list())
+                           list(headers.items()))
             return [body]
         finally:
             end_request()
@@ -130,9 +128,12 @@ class Door:
                 or "HTTP_TRANSFER_ENCODING" in environ:
             return None
         try:
-            endpoint, args = self.url_map.bind_to_environ(environ).match(method="GET")
-        except HTTPException:  # not found, not allowed, or a redirect: Flask answers it
-            return None
+            # The path as the router reads it (the server's bytes as UTF-8), matched by one
+            # adapter for every request: the services match no host or subdomain.
+            path = environ.get("PATH_INFO", "").encode("latin-1").decode(errors="replace")
+            endpoint, args = self.adapter.match(path, "GET")
+        except (HTTPException, UnicodeEncodeError):  # not found, not allowed, a redirect, or
+            return None  # not what a WSGI server gives: Flask answers it
         if endpoint not in self.views:
             return None
         return endpoint, args
