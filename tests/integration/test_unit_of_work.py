@@ -44,3 +44,23 @@ def test_on_autocommit_sessions_the_event_stands_once_written(pg_url):
     assert _events(engine) == 2
     with reads() as session:  # the connections went back to the pool with no transaction open
         assert session.connection().connection.driver_connection.info.transaction_status.name == "IDLE"
+
+
+def test_on_autocommit_sessions_a_read_takes_one_connection_and_gives_it_back(pg_url):
+    engine = effects.make_schema(pg_url)
+    box = Outbox(effects.outbox, "test")
+    reads = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    with UnitOfWork(reads, box, autocommit=True) as uow:
+        uow.publish("test.happened", {"n": 1})
+        assert uow.connection() is uow.connection()
+        assert engine.pool.checkedout() == 1
+        assert not uow.session.in_transaction()  # the session was not asked for a connection
+        assert uow.session.connection() is uow.connection()  # and when it is, it has that one
+        assert engine.pool.checkedout() == 1
+    assert engine.pool.checkedout() == 0
+    with pytest.raises(RuntimeError), UnitOfWork(reads, box, autocommit=True) as uow:
+        uow.publish("test.happened", {"n": 2})
+        raise RuntimeError("the answer failed after its event")
+    assert engine.pool.checkedout() == 0 and _events(engine) == 2
+    with UnitOfWork(session_factory(engine), box) as uow:  # in a transaction: the session's own
+        assert uow.connection() is uow.session.connection()
