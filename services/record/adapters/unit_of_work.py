@@ -78,7 +78,7 @@ class RecordUnitOfWork(UnitOfWork):
         return projection.state(self.session, beneficiary_id)
 
     def person_at_read(self, beneficiary_id: str, subject: str) -> PersonAtRead:
-        rows = _PERSON_AT_READ.rows(self.session.connection(),
+        rows = _PERSON_AT_READ.rows(self.connection(),
                                     {"beneficiary_id": beneficiary_id, "subject": subject})
         row = rows[0]
         epoch, erased, document, wrapped_key = row[0], row[1], row[2], row[3]
