@@ -30,10 +30,16 @@ def test_in_a_transaction_an_event_stands_only_with_its_commit(pg_url):
     assert _events(engine) == 1
 
 
-def test_on_autocommit_sessions_the_event_stands_once_written(pg_url):
+@pytest.fixture
+def on_reads(pg_url):
+    """The schema's engine, an outbox, and sessions on the runtime's read terms (autocommit)."""
     engine = effects.make_schema(pg_url)
-    box = Outbox(effects.outbox, "test")
-    reads = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return engine, Outbox(effects.outbox, "test"), session_factory(
+        engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+def test_on_autocommit_sessions_the_event_stands_once_written(on_reads):
+    engine, box, reads = on_reads
     with UnitOfWork(reads, box, autocommit=True) as uow:
         uow.publish("test.happened", {"n": 1})
         assert _events(engine) == 1  # seen from another connection before the block ends
@@ -46,10 +52,8 @@ def test_on_autocommit_sessions_the_event_stands_once_written(pg_url):
         assert session.connection().connection.driver_connection.info.transaction_status.name == "IDLE"
 
 
-def test_on_autocommit_sessions_a_read_takes_one_connection_and_gives_it_back(pg_url):
-    engine = effects.make_schema(pg_url)
-    box = Outbox(effects.outbox, "test")
-    reads = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+def test_on_autocommit_sessions_a_read_takes_one_connection_and_gives_it_back(on_reads):
+    engine, box, reads = on_reads
     with UnitOfWork(reads, box, autocommit=True) as uow:
         uow.publish("test.happened", {"n": 1})
         assert uow.connection() is uow.connection()
