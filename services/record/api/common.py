@@ -27,32 +27,24 @@ def language() -> str:
     return pick_language(request.headers.get("Accept-Language"))
 
 
-_DOMAIN_ERRORS = (NotVisible, NotFoundHere, Forbidden, Rejected, BadCursor)
-
-
-def _domain_problem(error: Exception) -> Problem:
-    """A domain error as the problem it is answered with: "does not exist" and "not allowed to
-    see" alike, never a 500 for a refusal."""
-    if isinstance(error, NotVisible | NotFoundHere):
-        return NotFound(NOT_FOUND)
-    if isinstance(error, Forbidden):
-        return Problem(str(error), status=403, slug="forbidden", title="Not allowed")
-    if isinstance(error, Rejected):
-        return ValidationProblem(errors=[{"field": f, "message": m, "in": "json"} for f, m in error.errors])
-    assert isinstance(error, BadCursor)
-    return ValidationProblem(errors=[{"field": "cursor", "message": "Not a cursor this service gave.",
-                                      "in": "query"}])
-
-
 def problems(view: Callable) -> Callable:
-    """Domain errors answered the same way everywhere (a Flask view or a door's)."""
+    """Domain errors answered the same way everywhere (a Flask view or a door's); never a 500
+    for a refusal."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
         try:
             return view(*args, **kwargs)
-        except _DOMAIN_ERRORS as error:
-            raise _domain_problem(error) from None
+        except (NotVisible, NotFoundHere):
+            raise NotFound(NOT_FOUND) from None
+        except Forbidden as exc:
+            raise Problem(str(exc), status=403, slug="forbidden", title="Not allowed") from None
+        except Rejected as exc:
+            raise ValidationProblem(errors=[{"field": f, "message": m, "in": "json"}
+                                            for f, m in exc.errors]) from None
+        except BadCursor:
+            raise ValidationProblem(errors=[{"field": "cursor", "message": "Not a cursor this service gave.",
+                                             "in": "query"}]) from None
 
     return wrapper
 
