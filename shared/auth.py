@@ -72,49 +72,82 @@ class Principal:
 
 
 class KeySource:
-    """Fetches and caches the issuer's JWKS; refetches on an unknown key id (at most every
-    ``min_refresh_seconds``) so new keys are picked up without a restart, and at the latest every
-    ``max_age_seconds`` so a key the issuer stopped publishing is no longer trusted."""
+    """The issuer's JWKS, fetched over HTTP and kept.
+
+    A call never waits on the issuer for a key it already knows. Once the key set in hand is older
+    than ``refresh_seconds`` it is fetched again on a thread of its own, and the set in hand goes
+    on being used meanwhile: the gateway's threads may all be waiting on calls they forwarded to
+    this service, and a fetch made inside one of those calls would wait for a gateway thread, so
+    both would stall until the fetch timed out. The refresh comes sooner than the 60 s after which
+    the gateway signs with a key it has published, so a new key is known here before any token
+    signed with it arrives, and a key the gateway withdrew is no longer trusted within about
+    ``refresh_seconds``. Only an unknown key id (or no key set yet) is fetched inside the call, at
+    most every ``min_refresh_seconds``. When the issuer cannot be reached the keys in hand are
+    kept."""
 
     def __init__(
         self,
         jwks_url: str,
         *,
         min_refresh_seconds: float = 10.0,
-        max_age_seconds: float = 300.0,
+        refresh_seconds: float = 30.0,
         timeout: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.jwks_url = jwks_url
         self.min_refresh_seconds = min_refresh_seconds
-        self.max_age_seconds = max_age_seconds
+        self.refresh_seconds = refresh_seconds
         self.timeout = timeout
-        self._keys: KeySet | None = None
-        self._fetched_at = 0.0
-        self._lock = threading.Lock()
+        self.clock = clock
+        # The key set and its key ids, replaced together (one reference, read without the lock).
+        self._held: tuple[KeySet, frozenset[str | None]] | None = None
+        self._fetched_at = 0.0  # when the last fetch ended, whether or not it succeeded
+        self._lock = threading.Lock()  # held by whoever fetches
+        self._refreshing = False
+        self._flag = threading.Lock()
         self._http = requests.Session()
 
     def key_set(self, kid: str | None) -> KeySet:
+        held = self._held
+        if held is not None and (kid is None or kid in held[1]):
+            if self.clock() - self._fetched_at > self.refresh_seconds:
+                self.refresh_in_background()
+            return held[0]
         with self._lock:
-            known = self._keys is not None and (
-                kid is None or any(k.kid == kid for k in self._keys.keys)
-            )
-            age = time.monotonic() - self._fetched_at
-            if (not known and (self._keys is None or age > self.min_refresh_seconds)) or (
-                age > self.max_age_seconds
-            ):
+            held = self._held
+            known = held is not None and (kid is None or kid in held[1])
+            if not known and (held is None or self.clock() - self._fetched_at > self.min_refresh_seconds):
                 self._refresh()
-            if self._keys is None:
+                held = self._held
+            if held is None:
                 raise InvalidToken("The signing keys cannot be fetched.")
-            return self._keys
+            return held[0]
+
+    def refresh_in_background(self) -> None:
+        """Fetch the key set again on a thread of its own, unless a fetch is under way."""
+        with self._flag:
+            if self._refreshing:
+                return
+            self._refreshing = True
+        threading.Thread(target=self._refresh_and_clear, name="relais-jwks", daemon=True).start()
+
+    def _refresh_and_clear(self) -> None:
+        try:
+            with self._lock:
+                self._refresh()
+        finally:
+            with self._flag:
+                self._refreshing = False
 
     def _refresh(self) -> None:
         try:
             response = self._http.get(self.jwks_url, timeout=self.timeout)
             response.raise_for_status()
-            self._keys = KeySet.import_key_set(response.json())
-            self._fetched_at = time.monotonic()
-        except (requests.RequestException, ValueError, JoseError):
-            self._fetched_at = time.monotonic()
+            keys = KeySet.import_key_set(response.json())
+            self._held = (keys, frozenset(key.kid for key in keys.keys))
+        except (requests.RequestException, ValueError, TypeError, KeyError, JoseError):
+            pass
+        self._fetched_at = self.clock()
 
 
 class StaticKeySource:

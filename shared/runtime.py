@@ -48,8 +48,12 @@ class ServiceRuntime:
 
     def verifier(self, keys: KeySource | StaticKeySource | None = None) -> TokenVerifier:
         if keys is not None or self._verifier is None:
+            if keys is None:
+                # Fetched as the process starts, so the first calls find the keys in hand.
+                keys = KeySource(self.settings.jwks_url)
+                keys.refresh_in_background()
             self._verifier = TokenVerifier(
-                keys or KeySource(self.settings.jwks_url),
+                keys,
                 issuer=self.settings.issuer,
                 audience=audience_of(self.service),
             )
