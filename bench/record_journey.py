@@ -25,7 +25,7 @@ For each phase the script also reports the CPU time each part of the stack used 
 prints its URL; --reuse URL skips the load).
 
     .venv/bin/python bench/record_journey.py [--persons 100000] [--entries 10000000]
-        [--duration 10] [--runs 3] [--connections 16]
+        [--duration 10] [--runs 3] [--connections 16] [--soak SECONDS]
 """
 
 from __future__ import annotations
@@ -124,9 +124,14 @@ def wrk(url: str, token: str | None, seconds: int, connections: int, threads: in
     done = float(re.search(r"(\d+) requests in", out).group(1))
     latency = {p: float(v) * _UNITS[u] for p, v, u in
                re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    longest = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out, re.M)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    # wrk gives up on a call after 2 s and counts it as a timeout, outside its latencies.
+    timeouts = re.search(r"Socket errors: .*timeout (\d+)", out)
     return {"rps": rps, "requests": done, "p50_ms": latency["50"], "p99_ms": latency["99"],
-            "non_2xx": float(bad.group(1)) if bad else 0.0}
+            "max_ms": float(longest.group(1)) * _UNITS[longest.group(2)] if longest else 0.0,
+            "non_2xx": float(bad.group(1)) if bad else 0.0,
+            "timeouts": float(timeouts.group(1)) if timeouts else 0.0}
 
 
 # -- loading the data ----------------------------------------------------------------------------
@@ -268,6 +273,10 @@ def main() -> None:
     parser.add_argument("--no-worker", action="store_true",
                         help="without the record worker (its relay publishing the audit events)")
     parser.add_argument("--reuse", metavar="URL", help="a database an earlier --keep run loaded")
+    parser.add_argument("--soak", type=int, default=0, metavar="SECONDS",
+                        help="then the timeline through the gateway for this long (longer than the "
+                             "services' periodic work, such as their key refresh), counting the calls "
+                             "that never came back")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -316,6 +325,7 @@ def main() -> None:
         f'wrk.body = \'{{"occurred_at": "{(datetime.now(UTC) - timedelta(hours=1)).isoformat()}", '
         '"modality": "phone", "outcome": "met"}\'\n')
     processes = []
+    soak = None
     results: dict[str, list[dict[str, float]]] = {}
     try:
         processes.append(gunicorn("services.gateway.app:create_app()", "gateway", env, gateway_port,
@@ -366,6 +376,8 @@ def main() -> None:
         before = meter.sample()
         single = wrk(phases["timeline, through the gateway"][0], token, args.duration, 1, 1)
         single["cpu_ms"] = meter.per_request(before, meter.sample(), single["requests"])
+        soak = (wrk(phases["timeline, through the gateway"][0], token, args.soak, args.connections,
+                    args.threads) if args.soak else None)
     finally:
         for process in processes:
             if process.poll() is None:
@@ -406,6 +418,11 @@ def main() -> None:
               + f" {sum(cpu.values()):>8.2f}")
     print(f"{'timeline, through the gateway, 1 conn':<38} {single['rps']:>9.0f} {single['p50_ms']:>8.2f} "
           f"{single['p99_ms']:>8.2f} {single['non_2xx']:>8.0f}")
+    if soak is not None:
+        print(f"timeline, through the gateway, for {args.soak} s: {soak['rps']:.0f} req/s, p50 "
+              f"{soak['p50_ms']:.2f} ms, p99 {soak['p99_ms']:.2f} ms, longest answered "
+              f"{soak['max_ms']:.1f} ms, {soak['timeouts']:.0f} calls not answered within 2 s, "
+              f"{soak['non_2xx']:.0f} non-2xx")
     timeline = medians["timeline, through the gateway"]
     ratio = timeline["rps"] / medians["bare Flask {ok: true}"]["rps"]
     print(f"timeline p99 at {args.connections} connections: {timeline['p99_ms']:.1f} ms (goal under "
