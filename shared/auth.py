@@ -83,7 +83,8 @@ class KeySource:
     signed with it arrives, and a key the gateway withdrew is no longer trusted within about
     ``refresh_seconds``. Only an unknown key id (or no key set yet) is fetched inside the call, at
     most every ``min_refresh_seconds``. When the issuer cannot be reached the keys in hand are
-    kept."""
+    kept; with none in hand, the background fetch tries again after ``retry_seconds``, then
+    twice as long each time up to ``refresh_seconds``, until it has some."""
 
     def __init__(
         self,
@@ -92,9 +93,11 @@ class KeySource:
         min_refresh_seconds: float = 10.0,
         refresh_seconds: float = 30.0,
         timeout: float = 3.0,
+        retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.jwks_url = jwks_url
+        self.retry_seconds = retry_seconds
         self.min_refresh_seconds = min_refresh_seconds
         self.refresh_seconds = refresh_seconds
         self.timeout = timeout
@@ -135,6 +138,15 @@ class KeySource:
         try:
             with self._lock:
                 self._refresh()
+            # No key set at all yet (the service started before the gateway): try again until
+            # there is one, so that it is in hand before the gateway forwards the first calls.
+            pause = self.retry_seconds
+            while self._held is None:
+                time.sleep(pause)
+                pause = min(2 * pause, self.refresh_seconds)
+                with self._lock:
+                    if self._held is None:
+                        self._refresh()
         finally:
             with self._flag:
                 self._refreshing = False

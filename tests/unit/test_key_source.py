@@ -216,3 +216,16 @@ def test_a_service_fetches_the_keys_as_it_starts(issuer, tmp_path):
     assert issuer.arrived.wait(PATIENCE), "nothing was fetched before the first call"
     assert eventually(lambda: verifier.keys._held is not None)
     assert issuer.requests == 1
+
+
+def test_a_service_started_before_the_gateway_has_the_keys_once_the_gateway_answers(issuer, clock):
+    issuer.failing = True
+    source = KeySource(issuer.url, clock=clock, retry_seconds=0.02)
+    source.refresh_in_background()
+    assert eventually(lambda: issuer.requests >= 3), "the fetch was not tried again"
+    assert source._held is None
+    issuer.failing = False
+    assert eventually(lambda: source._held is not None and not source._refreshing)
+    asked = issuer.requests
+    assert kids(source.key_set("k1")) == {"k1"}
+    assert issuer.requests == asked  # in hand before the first call
