@@ -69,3 +69,18 @@ def drop_outbox_streams() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("stream_sequence")
         batch.drop_column("stream")
+
+
+def add_outbox_created_at_index() -> None:
+    """The index the relay's pruning finds the rows older than the retention by. On PostgreSQL it
+    is built without blocking the writes of a large outbox (``CREATE INDEX CONCURRENTLY``,
+    outside the migration's transaction)."""
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.create_index("ix_outbox_created_at", "outbox", ["created_at"], postgresql_concurrently=True)
+    else:
+        op.create_index("ix_outbox_created_at", "outbox", ["created_at"])
+
+
+def drop_outbox_created_at_index() -> None:
+    op.drop_index("ix_outbox_created_at", table_name="outbox")

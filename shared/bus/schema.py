@@ -49,6 +49,9 @@ def outbox_table(metadata: MetaData) -> Table:
             sqlite_where=text("published_at IS NULL"),
         ),
         Index("ux_outbox_stream_sequence", "stream", "stream_sequence", unique=True),
+        # The relay's pruning looks for rows older than the retention: without it, a scan of the
+        # whole table every minute, a table that grows by one row with every read.
+        Index("ix_outbox_created_at", "created_at"),
     )
 
 

@@ -304,7 +304,8 @@ def test_published_rows_past_the_retention_are_pruned_and_numbering_goes_on(pg_u
          Running(effects.make_consumer(engine, amqp_url)):
         infra.wait_until(lambda: all(row.published_at for row in _outbox_rows(engine)), message="published")
     with engine.begin() as connection:  # a week and a day ago, all but the last ten of the test stream
-        connection.execute(text("UPDATE outbox SET published_at = published_at - interval '8 days' "
+        connection.execute(text("UPDATE outbox SET published_at = published_at - interval '8 days', "
+                                "created_at = created_at - interval '8 days' "
                                 "WHERE NOT (stream = 'test' AND stream_sequence > 30)"))
     effects.write_events(engine, 3, start=40)  # committed, not yet published
     relay = effects.make_relay(engine, amqp_url, prune_batch=7)
@@ -326,6 +327,37 @@ def test_published_rows_past_the_retention_are_pruned_and_numbering_goes_on(pg_u
     assert sorted(r.stream_sequence for r in rows if r.stream == "test") == list(range(31, 44))
     assert sorted(r.stream_sequence for r in rows if r.stream == "other") == [5, 6, 7]
     assert sorted(r.sequence for r in rows)[-5:] == list(range(46, 51))
+
+
+def test_pruning_finds_its_rows_by_index_and_does_not_read_the_whole_outbox(pg_url):
+    """The outbox grows by a row with every read and keeps a week of them: the pruning, every
+    minute, must not read it whole to find that nothing is old enough yet."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, text
+
+    engine = effects.make_schema(pg_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(insert(effects.outbox), [
+            {"event_id": f"00000000-0000-4000-8000-{n:012d}", "event_type": "test.happened",
+             "routing_key": "test.happened", "body": "{}", "created_at": now, "sequence": n,
+             "stream": "test", "stream_sequence": n, "published_at": now} for n in range(1, 20_001)])
+        connection.execute(text("ANALYZE outbox"))
+    relay = effects.make_relay(engine, "amqp://unused")
+    compiled = relay.prunable(now - timedelta(seconds=relay.retention_seconds)).compile(dialect=engine.dialect)
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + compiled.string, compiled.params).scalar()
+
+    def scans(node):
+        yield node.get("Node Type"), node.get("Relation Name"), node.get("Index Name")
+        for child in node.get("Plans", []):
+            yield from scans(child)
+
+    found = list(scans(plan[0]["Plan"]))
+    assert ("Seq Scan", "outbox", None) not in found, found
+    assert any(index == "ix_outbox_created_at" for _, _, index in found), found
+    assert relay.prune(now=now) == 0
 
 
 def test_a_running_relay_prunes_what_it_published_once_past_the_retention(pg_url, amqp_url):

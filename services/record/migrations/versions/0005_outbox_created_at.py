@@ -1,0 +1,22 @@
+"""The index the outbox relay's pruning finds old rows by (``outbox.created_at``): without it,
+every minute the relay scanned the whole outbox, which grows by one row with every read.
+
+Revision ID: record_0005
+Revises: record_0004
+Create Date: 2026-12-04
+"""
+
+from shared.bus.migration_ops import add_outbox_created_at_index, drop_outbox_created_at_index
+
+revision = "record_0005"
+down_revision = "record_0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_outbox_created_at_index()
+
+
+def downgrade() -> None:
+    drop_outbox_created_at_index()
